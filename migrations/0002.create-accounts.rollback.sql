@@ -1,0 +1,2 @@
+-- Undo 0002.create-accounts.
+DROP TABLE accounts;

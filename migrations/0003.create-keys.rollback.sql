@@ -1,0 +1,2 @@
+-- Undo 0003.create-keys.
+DROP TABLE keys;

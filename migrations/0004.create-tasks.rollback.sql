@@ -1,0 +1,2 @@
+-- Undo 0004.create-tasks.
+DROP TABLE tasks;

@@ -1,0 +1,2 @@
+-- Undo 0005.create-task-messages.
+DROP TABLE task_messages;

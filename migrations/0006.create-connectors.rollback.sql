@@ -1,0 +1,2 @@
+-- Undo 0006.create-connectors.
+DROP TABLE connectors;

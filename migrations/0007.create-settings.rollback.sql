@@ -1,0 +1,2 @@
+-- Undo 0007.create-settings.
+DROP TABLE settings;

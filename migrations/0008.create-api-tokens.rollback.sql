@@ -1,0 +1,2 @@
+-- Undo 0008.create-api-tokens.
+DROP TABLE api_tokens;

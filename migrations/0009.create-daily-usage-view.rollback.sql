@@ -1,0 +1,2 @@
+-- Undo 0009.create-daily-usage-view.
+DROP VIEW daily_usage;

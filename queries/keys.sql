@@ -1,0 +1,90 @@
+-- Keys: users' AI-provider API keys, encrypted, one per provider per user.
+
+-- name: upsert_key(user_id, id, provider, value)^
+-- Store the user's key for a provider, replacing the one already stored.
+INSERT INTO keys (
+    id,
+    user_id,
+    provider,
+    value
+)
+VALUES (
+    :id,
+    :user_id,
+    :provider,
+    :value
+)
+ON CONFLICT (user_id, provider) DO UPDATE
+SET
+    value = excluded.value,
+    updated_at = now()
+RETURNING
+    id,
+    user_id,
+    provider,
+    value,
+    created_at,
+    updated_at;
+
+-- name: list_keys(user_id)
+-- List the user's keys, encrypted, by provider (at most one per provider, so no LIMIT).
+SELECT
+    id,
+    user_id,
+    provider,
+    value,
+    created_at,
+    updated_at
+FROM keys
+WHERE user_id = :user_id
+ORDER BY provider;
+
+-- name: get_key(user_id, provider)^
+-- Get the user's key for a provider, encrypted.
+SELECT
+    id,
+    user_id,
+    provider,
+    value,
+    created_at,
+    updated_at
+FROM keys
+WHERE user_id = :user_id
+    AND provider = :provider;
+
+-- name: delete_key(user_id, provider)$
+-- Delete the user's key for a provider; None if there was none.
+DELETE FROM keys
+WHERE user_id = :user_id
+    AND provider = :provider
+RETURNING id;
+
+-- name: count_key_secrets()$
+-- Unscoped (maintenance: key rotation): count the stored keys.
+SELECT count(*)
+FROM keys;
+
+-- name: list_key_secrets(after_id, batch_size)
+-- Unscoped (maintenance: key rotation): lock and list the next batch of encrypted keys, by id.
+SELECT
+    id,
+    user_id,
+    provider,
+    value
+FROM keys
+WHERE id > :after_id
+ORDER BY id
+LIMIT :batch_size
+FOR NO KEY UPDATE;
+
+-- name: update_key_secrets(ids, key_values)$
+-- Unscoped (maintenance: key rotation): store re-encrypted values of a batch of keys; returns the count.
+WITH updated AS (
+    UPDATE keys
+    SET value = batch.value
+    FROM unnest(:ids::text[], :key_values::text[]) AS batch (id, value)
+    WHERE keys.id = batch.id
+    RETURNING keys.id
+)
+SELECT count(*)
+FROM updated;

@@ -1,0 +1,90 @@
+-- Task messages: the chat of a task. created_at is clock_timestamp(), so the
+-- messages of one transaction still sort in the order they were written.
+
+-- name: create_user_message(user_id, id, task_id, content, daily_limit)^
+-- Add a user message to the user's task if their usage today is under daily_limit; None otherwise (or if the task is not theirs). Run after lock_user_for_daily_limit, in its transaction.
+INSERT INTO task_messages (
+    id,
+    task_id,
+    user_id,
+    role,
+    content,
+    created_at
+)
+SELECT
+    :id,
+    tasks.id,
+    tasks.user_id,
+    'user',
+    :content,
+    clock_timestamp()
+FROM tasks
+INNER JOIN daily_usage ON daily_usage.user_id = tasks.user_id
+WHERE tasks.user_id = :user_id
+    AND tasks.id = :task_id
+    AND tasks.deleted_at IS NULL
+    AND daily_usage.used < :daily_limit
+RETURNING
+    id,
+    task_id,
+    user_id,
+    role,
+    content,
+    created_at;
+
+-- name: create_agent_message(user_id, id, task_id)^
+-- Start an empty agent message on the user's task, to be streamed into; None if the task is not theirs.
+INSERT INTO task_messages (
+    id,
+    task_id,
+    user_id,
+    role,
+    content,
+    created_at
+)
+SELECT
+    :id,
+    tasks.id,
+    tasks.user_id,
+    'agent',
+    '',
+    clock_timestamp()
+FROM tasks
+WHERE tasks.user_id = :user_id
+    AND tasks.id = :task_id
+    AND tasks.deleted_at IS NULL
+RETURNING
+    id,
+    task_id,
+    user_id,
+    role,
+    content,
+    created_at;
+
+-- name: append_agent_message(user_id, message_id, delta)$
+-- Append a streamed chunk to the user's agent message atomically; returns the new length, None if not theirs.
+UPDATE task_messages
+SET content = content || :delta
+WHERE user_id = :user_id
+    AND id = :message_id
+    AND role = 'agent'
+RETURNING length(content);
+
+-- name: list_task_messages(user_id, task_id, limit)
+-- List the messages of the user's task, oldest first.
+SELECT
+    task_messages.id,
+    task_messages.task_id,
+    task_messages.user_id,
+    task_messages.role,
+    task_messages.content,
+    task_messages.created_at
+FROM task_messages
+INNER JOIN tasks
+    ON tasks.user_id = task_messages.user_id
+    AND tasks.id = task_messages.task_id
+WHERE task_messages.user_id = :user_id
+    AND task_messages.task_id = :task_id
+    AND tasks.deleted_at IS NULL
+ORDER BY task_messages.created_at, task_messages.id
+LIMIT :limit;

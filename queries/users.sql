@@ -1,0 +1,198 @@
+-- Users: the people who sign in. A user's id is the user_id of everything else.
+
+-- name: get_user(user_id)^
+-- Get a user by id.
+SELECT
+    id,
+    provider,
+    external_id,
+    scope,
+    username,
+    email,
+    name,
+    avatar_url,
+    created_at,
+    updated_at,
+    last_login_at
+FROM users
+WHERE id = :user_id;
+
+-- name: get_user_by_provider(provider, external_id)^
+-- Unscoped (authentication entry point): find who is signing in by their provider identity.
+SELECT
+    id,
+    provider,
+    external_id,
+    scope,
+    username,
+    email,
+    name,
+    avatar_url,
+    created_at,
+    updated_at,
+    last_login_at
+FROM users
+WHERE provider = :provider
+    AND external_id = :external_id;
+
+-- name: get_user_by_github_account(external_user_id)^
+-- Unscoped (authentication entry point): find the user a GitHub account is linked to (oldest link first).
+SELECT
+    users.id,
+    users.provider,
+    users.external_id,
+    users.scope,
+    users.username,
+    users.email,
+    users.name,
+    users.avatar_url,
+    users.created_at,
+    users.updated_at,
+    users.last_login_at
+FROM accounts
+INNER JOIN users ON users.id = accounts.user_id
+WHERE accounts.provider = 'github'
+    AND accounts.external_user_id = :external_user_id
+ORDER BY accounts.created_at, accounts.id
+LIMIT 1;
+
+-- name: create_user(user_id, provider, external_id, access_token, refresh_token, scope, username, email, name, avatar_url)^
+-- Create a user; None if the provider identity already exists (a concurrent first sign-in won).
+INSERT INTO users (
+    id,
+    provider,
+    external_id,
+    access_token,
+    refresh_token,
+    scope,
+    username,
+    email,
+    name,
+    avatar_url
+)
+VALUES (
+    :user_id,
+    :provider,
+    :external_id,
+    :access_token,
+    :refresh_token,
+    :scope,
+    :username,
+    :email,
+    :name,
+    :avatar_url
+)
+ON CONFLICT (provider, external_id) DO NOTHING
+RETURNING
+    id,
+    provider,
+    external_id,
+    scope,
+    username,
+    email,
+    name,
+    avatar_url,
+    created_at,
+    updated_at,
+    last_login_at;
+
+-- name: update_user_sign_in(user_id, access_token, refresh_token, scope, username, email, name, avatar_url)^
+-- Record a sign-in: fresh tokens and profile, last_login_at now.
+UPDATE users
+SET
+    access_token = :access_token,
+    refresh_token = :refresh_token,
+    scope = :scope,
+    username = :username,
+    email = :email,
+    name = :name,
+    avatar_url = :avatar_url,
+    last_login_at = now(),
+    updated_at = now()
+WHERE id = :user_id
+RETURNING
+    id,
+    provider,
+    external_id,
+    scope,
+    username,
+    email,
+    name,
+    avatar_url,
+    created_at,
+    updated_at,
+    last_login_at;
+
+-- name: update_user_last_login(user_id)^
+-- Record a sign-in that came through a linked account: last_login_at now.
+UPDATE users
+SET
+    last_login_at = now(),
+    updated_at = now()
+WHERE id = :user_id
+RETURNING
+    id,
+    provider,
+    external_id,
+    scope,
+    username,
+    email,
+    name,
+    avatar_url,
+    created_at,
+    updated_at,
+    last_login_at;
+
+-- name: get_user_tokens(user_id)^
+-- Get the user's encrypted OAuth tokens of their sign-in provider.
+SELECT
+    access_token,
+    refresh_token,
+    scope
+FROM users
+WHERE id = :user_id;
+
+-- name: lock_user(user_id)$
+-- Lock the user's row until the transaction ends, serializing their capped inserts; None if no such user.
+SELECT id
+FROM users
+WHERE id = :user_id
+FOR NO KEY UPDATE;
+
+-- name: delete_user(user_id)$
+-- Delete a user and, by cascade, everything they own; None if no such user.
+DELETE FROM users
+WHERE id = :user_id
+RETURNING id;
+
+-- name: count_user_secrets()$
+-- Unscoped (maintenance: key rotation): count the users, each holding encrypted tokens.
+SELECT count(*)
+FROM users;
+
+-- name: list_user_secrets(after_id, batch_size)
+-- Unscoped (maintenance: key rotation): lock and list the next batch of users' encrypted tokens, by id.
+SELECT
+    id,
+    access_token,
+    refresh_token
+FROM users
+WHERE id > :after_id
+ORDER BY id
+LIMIT :batch_size
+FOR NO KEY UPDATE;
+
+-- name: update_user_secrets(ids, access_tokens, refresh_tokens)$
+-- Unscoped (maintenance: key rotation): store re-encrypted tokens of a batch of users; returns the count.
+WITH updated AS (
+    UPDATE users
+    SET
+        access_token = batch.access_token,
+        refresh_token = batch.refresh_token
+    FROM unnest(:ids::text[], :access_tokens::text[], :refresh_tokens::text[])
+        AS batch (id, access_token, refresh_token)
+    WHERE users.id = batch.id
+    RETURNING users.id
+)
+SELECT count(*)
+FROM updated;

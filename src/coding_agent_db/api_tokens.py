@@ -1,0 +1,166 @@
+"""API tokens: programmatic access, shown once, checked in one statement.
+
+Raw format: ``cadb_`` + 32 base62 characters (190 random bits) + 6 base62
+characters of CRC-32 over them. Secret scanners can match the prefix and the
+checksum; a typo fails the checksum and is refused without a query. Only the
+SHA-256 (hex) of a raw token is stored, with its first characters for display.
+Raw tokens of the TypeScript app (64 hex characters) still authenticate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import string
+import zlib
+from datetime import UTC, datetime
+
+from coding_agent_db.errors import LimitExceededError, NotFoundError, ValidationError
+from coding_agent_db.ids import new_id
+from coding_agent_db.models import (
+    ApiToken,
+    CreatedApiToken,
+    NewApiToken,
+    User,
+    convert,
+    from_row,
+)
+from coding_agent_db.pool import Conn, db, transaction
+from coding_agent_db.sql import queries
+
+__all__ = [
+    "MAX_LIVE_TOKENS",
+    "authenticate_api_token",
+    "create_api_token",
+    "list_api_tokens",
+    "rename_api_token",
+    "revoke_api_token",
+]
+
+MAX_LIVE_TOKENS = 20
+"""Unexpired tokens a user may hold at once."""
+
+MAX_TOKENS_LISTED = 100
+TOKEN_PREFIX = "cadb_"  # noqa: S105 - the public prefix, not a secret
+DISPLAY_PREFIX_LENGTH = len(TOKEN_PREFIX) + 6
+
+_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+_RANDOM_LENGTH = 32
+_CHECKSUM_LENGTH = 6
+_TOKEN = re.compile(
+    rf"^{TOKEN_PREFIX}(?P<body>[0-9A-Za-z]{{{_RANDOM_LENGTH}}})"
+    rf"(?P<checksum>[0-9A-Za-z]{{{_CHECKSUM_LENGTH}}})$"
+)
+_LEGACY_TOKEN = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _checksum(body: str) -> str:
+    value = zlib.crc32(body.encode())
+    digits = []
+    for _ in range(_CHECKSUM_LENGTH):
+        value, digit = divmod(value, 62)
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits))
+
+
+def _new_raw_token() -> str:
+    body = "".join(secrets.choice(_BASE62) for _ in range(_RANDOM_LENGTH))
+    return f"{TOKEN_PREFIX}{body}{_checksum(body)}"
+
+
+def is_well_formed(raw: str) -> bool:
+    """Whether ``raw`` has the shape and checksum of a token (ours or a legacy one)."""
+    match = _TOKEN.match(raw)
+    if match is not None:
+        return secrets.compare_digest(_checksum(match["body"]), match["checksum"])
+    return _LEGACY_TOKEN.match(raw) is not None
+
+
+def token_hash(raw: str) -> str:
+    """What is stored of a raw token: its SHA-256, hex."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def create_api_token(
+    *,
+    user_id: str,
+    name: str,
+    expires_at: datetime | None = None,
+    conn: Conn | None = None,
+) -> CreatedApiToken:
+    """A new token for the user; its raw value exists only in the returned object.
+
+    Raises LimitExceededError when the user already holds ``MAX_LIVE_TOKENS``
+    unexpired tokens (also under concurrent creates), NotFoundError if there
+    is no such user.
+    """
+    request = convert({"name": name, "expires_at": expires_at}, NewApiToken)
+    if request.expires_at is not None:
+        if request.expires_at.tzinfo is None:
+            raise ValidationError("expires_at", "must be timezone-aware")
+        if request.expires_at <= datetime.now(UTC):
+            raise ValidationError("expires_at", "must be in the future")
+    raw = _new_raw_token()
+    async with transaction(conn) as tx:
+        if await queries.lock_user(tx, user_id=user_id) is None:
+            raise NotFoundError("no such user")
+        row = await queries.create_api_token(
+            tx,
+            user_id=user_id,
+            id=new_id(),
+            name=request.name,
+            token_hash=token_hash(raw),
+            token_prefix=raw[:DISPLAY_PREFIX_LENGTH],
+            expires_at=request.expires_at,
+            max_live_tokens=MAX_LIVE_TOKENS,
+        )
+    if row is None:
+        raise LimitExceededError(
+            f"at most {MAX_LIVE_TOKENS} unexpired API tokens per user; revoke one first",
+            limit=MAX_LIVE_TOKENS,
+        )
+    return CreatedApiToken(token=from_row(row, ApiToken), raw_token=raw)
+
+
+async def list_api_tokens(
+    *, user_id: str, limit: int = MAX_TOKENS_LISTED, conn: Conn | None = None
+) -> list[ApiToken]:
+    """The user's tokens, newest first (expired ones included, hashes never)."""
+    if not 1 <= limit <= MAX_TOKENS_LISTED:
+        raise ValidationError("limit", f"must be between 1 and {MAX_TOKENS_LISTED}")
+    return [
+        from_row(row, ApiToken)
+        async for row in queries.list_api_tokens(await db(conn), user_id=user_id, limit=limit)
+    ]
+
+
+async def rename_api_token(
+    *, user_id: str, token_id: str, name: str, conn: Conn | None = None
+) -> ApiToken:
+    """Rename one of the user's tokens; NotFoundError if it is not theirs."""
+    request = convert({"name": name}, NewApiToken)
+    row = await queries.rename_api_token(
+        await db(conn), user_id=user_id, token_id=token_id, name=request.name
+    )
+    if row is None:
+        raise NotFoundError("no such API token")
+    return from_row(row, ApiToken)
+
+
+async def revoke_api_token(*, user_id: str, token_id: str, conn: Conn | None = None) -> None:
+    """Revoke (delete) one of the user's tokens; NotFoundError if it is not theirs."""
+    if await queries.delete_api_token(await db(conn), user_id=user_id, token_id=token_id) is None:
+        raise NotFoundError("no such API token")
+
+
+async def authenticate_api_token(raw: str, *, conn: Conn | None = None) -> User | None:
+    """The owner of an unexpired token, recording its use; an authentication entry point.
+
+    One statement matches the hash, refuses expiry and sets last_used_at.
+    Malformed input (wrong shape or checksum) returns None without a query.
+    """
+    if not isinstance(raw, str) or not is_well_formed(raw):
+        return None
+    row = await queries.authenticate_api_token(await db(conn), token_hash=token_hash(raw))
+    return None if row is None else from_row(row, User)

@@ -1,0 +1,274 @@
+"""Secrets at rest: authenticated encryption bound to its owner.
+
+Format (the default, ``ENCRYPTION_FORMAT=authenticated``)::
+
+    v1:<key id>:<base64url(nonce || ciphertext || tag)>
+
+AES-256-GCM with a random 96-bit nonce. ``<key id>`` is 8 hex characters of
+SHA-256 over the key, naming the key without revealing it. The associated
+data binds the value to where it belongs: table, column, owning user_id and
+the row's key within the user (the provider of a key, the id of a connector).
+A value moved to another row or user, or altered in any bit, fails to decrypt
+with ``DecryptionError``; it never decrypts to something else.
+
+Legacy format, written by the TypeScript app: ``<iv hex>:<ciphertext hex>``,
+AES-256-CBC with PKCS#7 padding and a 16-byte IV, unauthenticated. It is
+always readable; ``ENCRYPTION_FORMAT=legacy`` makes new writes use it too,
+for as long as a database is shared with the TypeScript app.
+
+Keys: ``ENCRYPTION_KEY`` (64 hex characters) encrypts; values written under
+any key of ``ENCRYPTION_KEYS_PREVIOUS`` (comma-separated) still decrypt.
+``rotation.rotate_keys()`` rewrites every value under the current key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import re
+from typing import Literal, NamedTuple
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from coding_agent_db.config import env
+from coding_agent_db.errors import ConfigurationError, DecryptionError
+
+__all__ = [
+    "Keyring",
+    "SecretContext",
+    "decrypt",
+    "decrypt_optional",
+    "encrypt",
+    "encrypt_optional",
+    "keyring",
+    "mask",
+]
+
+KEY_VARIABLE = "ENCRYPTION_KEY"
+PREVIOUS_KEYS_VARIABLE = "ENCRYPTION_KEYS_PREVIOUS"
+FORMAT_VARIABLE = "ENCRYPTION_FORMAT"
+KEY_HOWTO = 'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
+
+Format = Literal["authenticated", "legacy"]
+
+_V1_PREFIX = "v1:"
+_NONCE_BYTES = 12
+_LEGACY = re.compile(r"^(?P<iv>[0-9a-fA-F]{32}):(?P<ct>(?:[0-9a-fA-F]{32})+)$")
+
+
+class SecretContext(NamedTuple):
+    """Where an encrypted value belongs; bound into its ciphertext."""
+
+    table: str
+    column: str
+    user_id: str
+    row_key: str = ""
+
+    def associated_data(self) -> bytes:
+        parts = ("coding-agent-db", "v1", self.table, self.column, self.user_id, self.row_key)
+        # Length-prefixed, so no choice of values can make two contexts equal.
+        return b"".join(len(p.encode()).to_bytes(4, "big") + p.encode() for p in parts)
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.column}"
+
+
+class _Key:
+    """An AES-256 key; its repr shows only the key id."""
+
+    __slots__ = ("_aead", "_raw", "id")
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+        self._aead = AESGCM(raw)
+        self.id = hashlib.sha256(b"coding-agent-db key id\x00" + raw).hexdigest()[:8]
+
+    def __repr__(self) -> str:
+        return f"<encryption key {self.id}>"
+
+    def seal(self, plaintext: bytes, context: SecretContext) -> str:
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, plaintext, context.associated_data())
+        payload = base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
+        return f"{_V1_PREFIX}{self.id}:{payload}"
+
+    def open(self, payload: bytes, context: SecretContext) -> bytes:
+        return self._aead.decrypt(
+            payload[:_NONCE_BYTES], payload[_NONCE_BYTES:], context.associated_data()
+        )
+
+    def legacy_seal(self, plaintext: bytes) -> str:
+        iv = os.urandom(16)
+        padder = padding.PKCS7(128).padder()
+        padded = padder.update(plaintext) + padder.finalize()
+        encryptor = Cipher(algorithms.AES(self._raw), modes.CBC(iv)).encryptor()
+        return f"{iv.hex()}:{(encryptor.update(padded) + encryptor.finalize()).hex()}"
+
+    def legacy_open(self, iv: bytes, ciphertext: bytes) -> bytes | None:
+        decryptor = Cipher(algorithms.AES(self._raw), modes.CBC(iv)).decryptor()
+        padded = decryptor.update(ciphertext) + decryptor.finalize()
+        unpadder = padding.PKCS7(128).unpadder()
+        try:
+            return unpadder.update(padded) + unpadder.finalize()
+        except ValueError:
+            return None
+
+
+def _parse_key(text: str, variable: str) -> _Key:
+    text = text.strip()
+    if len(text) != 64:
+        raise ConfigurationError(
+            f"{variable} must be 64 hex characters (32 bytes), got {len(text)}; {KEY_HOWTO}"
+        )
+    try:
+        return _Key(bytes.fromhex(text))
+    except ValueError:
+        raise ConfigurationError(f"{variable} must be hexadecimal; {KEY_HOWTO}") from None
+
+
+class Keyring:
+    """The current key, the previous keys, and the format new values are written in."""
+
+    def __init__(
+        self, current: _Key, previous: tuple[_Key, ...] = (), fmt: Format = "authenticated"
+    ):
+        self.current = current
+        self.previous = previous
+        self.format: Format = fmt
+        self._by_id = {key.id: key for key in (*reversed(previous), current)}
+
+    def __repr__(self) -> str:
+        previous = len(self.previous)
+        return f"<Keyring current={self.current.id} previous={previous} format={self.format}>"
+
+    @classmethod
+    def from_env(cls) -> Keyring:
+        """The keyring configured by ENCRYPTION_KEY, ENCRYPTION_KEYS_PREVIOUS, ENCRYPTION_FORMAT."""
+        return cls._build(env(KEY_VARIABLE), env(PREVIOUS_KEYS_VARIABLE), env(FORMAT_VARIABLE))
+
+    @classmethod
+    def _build(cls, current: str | None, previous: str | None, fmt: str | None) -> Keyring:
+        if current is None:
+            raise ConfigurationError(f"{KEY_VARIABLE} is not set; {KEY_HOWTO}")
+        old = tuple(
+            _parse_key(part, f"{PREVIOUS_KEYS_VARIABLE} (entry {n})")
+            for n, part in enumerate((previous or "").split(","), start=1)
+            if part.strip()
+        )
+        fmt = (fmt or "authenticated").strip().lower()
+        if fmt not in ("authenticated", "legacy"):
+            raise ConfigurationError(f"{FORMAT_VARIABLE} must be 'authenticated' or 'legacy'")
+        return cls(_parse_key(current, KEY_VARIABLE), old, fmt)  # type: ignore[arg-type]
+
+    def encrypt(self, plaintext: str, context: SecretContext) -> str:
+        """``plaintext`` encrypted under the current key, in the configured format."""
+        data = plaintext.encode()
+        if self.format == "legacy":
+            return self.current.legacy_seal(data)
+        return self.current.seal(data, context)
+
+    def decrypt(self, stored: str, context: SecretContext) -> str:
+        """The plaintext of ``stored``; DecryptionError if it cannot be trusted."""
+        if stored.startswith(_V1_PREFIX):
+            plaintext = self._open_v1(stored, context)
+        else:
+            plaintext = self._open_legacy(stored, context)
+        try:
+            return plaintext.decode()
+        except UnicodeDecodeError:
+            raise DecryptionError(f"{context}: decrypted value is not text") from None
+
+    def is_current(self, stored: str) -> bool:
+        """Whether ``stored`` is already in the configured format under the current key."""
+        if self.format == "legacy":
+            return False  # legacy values do not name their key: always rewrite
+        return stored.startswith(f"{_V1_PREFIX}{self.current.id}:")
+
+    def _open_v1(self, stored: str, context: SecretContext) -> bytes:
+        _, key_id, payload = stored.split(":", 2) if stored.count(":") >= 2 else ("", "", "")
+        key = self._by_id.get(key_id)
+        if key is None:
+            raise DecryptionError(
+                f"{context}: written under key {key_id!r}, which is neither "
+                f"{KEY_VARIABLE} nor in {PREVIOUS_KEYS_VARIABLE}"
+            )
+        try:
+            raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        except (binascii.Error, ValueError):
+            raise DecryptionError(f"{context}: malformed ciphertext") from None
+        try:
+            return key.open(raw, context)
+        except (InvalidTag, ValueError):
+            raise DecryptionError(
+                f"{context}: authentication failed (altered, or moved from another row or user)"
+            ) from None
+
+    def _open_legacy(self, stored: str, context: SecretContext) -> bytes:
+        match = _LEGACY.match(stored)
+        if match is None:
+            raise DecryptionError(f"{context}: not a recognised ciphertext format")
+        iv, ciphertext = bytes.fromhex(match["iv"]), bytes.fromhex(match["ct"])
+        # The legacy format names no key: try the current one, then the older ones.
+        for key in (self.current, *self.previous):
+            plaintext = key.legacy_open(iv, ciphertext)
+            if plaintext is not None and _is_utf8(plaintext):
+                return plaintext
+        raise DecryptionError(f"{context}: legacy value does not decrypt under any configured key")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+_cache: tuple[tuple[str | None, ...], Keyring] | None = None
+
+
+def keyring() -> Keyring:
+    """The keyring of the current configuration (rebuilt when the variables change)."""
+    global _cache
+    config = (env(KEY_VARIABLE), env(PREVIOUS_KEYS_VARIABLE), env(FORMAT_VARIABLE))
+    if _cache is None or _cache[0] != config:
+        _cache = (config, Keyring._build(*config))
+    return _cache[1]
+
+
+def encrypt(plaintext: str, context: SecretContext) -> str:
+    """Encrypt with the configured keyring."""
+    return keyring().encrypt(plaintext, context)
+
+
+def decrypt(stored: str, context: SecretContext) -> str:
+    """Decrypt with the configured keyring; DecryptionError if it cannot be trusted."""
+    return keyring().decrypt(stored, context)
+
+
+def encrypt_optional(plaintext: str | None, context: SecretContext) -> str | None:
+    """``encrypt`` for a nullable column: None stays None."""
+    return None if plaintext is None else encrypt(plaintext, context)
+
+
+def decrypt_optional(stored: str | None, context: SecretContext) -> str | None:
+    """``decrypt`` for a nullable column: None stays None."""
+    return None if stored is None else decrypt(stored, context)
+
+
+def mask(secret: str) -> str:
+    """A preview that identifies a secret without revealing it: ``sk-ant-...a1b2``.
+
+    Shows a vendor prefix (up to the last ``-``/``_`` in the first 8 characters)
+    and the last 4 characters; secrets shorter than 16 characters show nothing.
+    """
+    if len(secret) < 16:
+        return "****"
+    head = secret[:8]
+    cut = max(head.rfind("-"), head.rfind("_"))
+    return f"{head[: cut + 1]}...{secret[-4:]}"

@@ -1,0 +1,89 @@
+"""Task messages: a user's messages (counted against the daily limit) and the
+agent's replies, streamed in with atomic appends."""
+
+from __future__ import annotations
+
+from coding_agent_db.errors import NotFoundError, RateLimitExceededError, ValidationError
+from coding_agent_db.ids import new_id
+from coding_agent_db.models import NewMessage, TaskMessage, convert, from_row
+from coding_agent_db.pool import Conn, db, transaction
+from coding_agent_db.rate_limit import lock_daily_limit
+from coding_agent_db.sql import queries
+
+__all__ = [
+    "append_agent_message",
+    "create_user_message",
+    "list_task_messages",
+    "start_agent_message",
+]
+
+MAX_MESSAGES_LISTED = 1000
+
+
+async def create_user_message(
+    *, user_id: str, task_id: str, content: str, conn: Conn | None = None
+) -> TaskMessage:
+    """Add the user's message to their task, counted against the daily limit.
+
+    Raises RateLimitExceededError when the limit is used up (even under
+    concurrent sends), NotFoundError if the task is not the user's.
+    """
+    message = convert({"content": content}, NewMessage)
+    async with transaction(conn) as tx:
+        limit, reset_at = await lock_daily_limit(tx, user_id)
+        row = await queries.create_user_message(
+            tx,
+            user_id=user_id,
+            id=new_id(),
+            task_id=task_id,
+            content=message.content,
+            daily_limit=limit,
+        )
+        if row is None:
+            if await queries.get_task_status(tx, user_id=user_id, task_id=task_id) is None:
+                raise NotFoundError("no such task")
+            raise RateLimitExceededError(total=limit, reset_at=reset_at)
+    return from_row(row, TaskMessage)
+
+
+async def start_agent_message(
+    *, user_id: str, task_id: str, conn: Conn | None = None
+) -> TaskMessage:
+    """Start an empty agent reply on the user's task, to stream chunks into."""
+    row = await queries.create_agent_message(
+        await db(conn), user_id=user_id, id=new_id(), task_id=task_id
+    )
+    if row is None:
+        raise NotFoundError("no such task")
+    return from_row(row, TaskMessage)
+
+
+async def append_agent_message(
+    *, user_id: str, message_id: str, delta: str, conn: Conn | None = None
+) -> int:
+    """Append a streamed chunk to an agent reply atomically; returns the reply's new length.
+
+    NotFoundError if the message is not one of the user's agent replies.
+    """
+    if not isinstance(delta, str):
+        raise ValidationError("delta", "must be a string")
+    length: int | None = await queries.append_agent_message(
+        await db(conn), user_id=user_id, message_id=message_id, delta=delta
+    )
+    if length is None:
+        raise NotFoundError("no such agent message")
+    return length
+
+
+async def list_task_messages(
+    *, user_id: str, task_id: str, limit: int = MAX_MESSAGES_LISTED, conn: Conn | None = None
+) -> list[TaskMessage]:
+    """The messages of the user's task, oldest first (empty if the task is not theirs)."""
+    if not 1 <= limit <= MAX_MESSAGES_LISTED:
+        raise ValidationError("limit", f"must be between 1 and {MAX_MESSAGES_LISTED}")
+    return [
+        from_row(row, TaskMessage)
+        async for row in queries.list_task_messages(
+            await db(conn), user_id=user_id, task_id=task_id, limit=limit
+        )
+    ]

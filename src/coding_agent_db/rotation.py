@@ -1,0 +1,158 @@
+"""Key rotation: rewrite every encrypted value under the current key.
+
+``rotate_keys()`` walks the tables holding secrets in id order, in batches.
+Each batch is one transaction: lock the rows, decrypt each value with the
+keyring (current or previous key, new or legacy format), re-encrypt the ones
+not yet in the configured format under the current key, write them back.
+Killed halfway, the database holds old and new values side by side, and both
+decrypt while the old key stays in ``ENCRYPTION_KEYS_PREVIOUS``; running it
+again skips what is done. Once it reports nothing unreadable, the old key can
+be dropped.
+
+A maintenance job across all users (e.g. ``make rotate-keys``), not a request
+handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from coding_agent_db.accounts import token_context as account_context
+from coding_agent_db.connectors import secret_context as connector_context
+from coding_agent_db.crypto import Keyring, SecretContext, keyring
+from coding_agent_db.errors import DecryptionError, ValidationError
+from coding_agent_db.keys import value_context as key_context
+from coding_agent_db.models import Model
+from coding_agent_db.pool import Conn, transaction
+from coding_agent_db.sql import queries
+from coding_agent_db.users import token_context as user_context
+
+__all__ = ["RotationReport", "rotate_keys"]
+
+ProgressCallback = Callable[[int, int], None]
+"""Called after every batch with (rows done, rows in all)."""
+
+
+class RotationReport(Model, frozen=True, kw_only=True):
+    """What a rotation did: rows visited, rows rewritten, values it could not decrypt."""
+
+    rows: int
+    rewritten: int
+    unreadable: tuple[str, ...]
+    """``table.column:id`` of every value that failed to decrypt and was left as it was."""
+
+
+class _Table(NamedTuple):
+    """How to rotate one table: its queries and where each secret column belongs."""
+
+    name: str
+    columns: tuple[str, ...]
+    count_query: str
+    list_query: str
+    update_query: str
+    update_params: tuple[str, ...]
+    context: Callable[[Any, str], SecretContext]
+
+
+_TABLES = (
+    _Table(
+        "users",
+        ("access_token", "refresh_token"),
+        "count_user_secrets",
+        "list_user_secrets",
+        "update_user_secrets",
+        ("access_tokens", "refresh_tokens"),
+        lambda row, column: user_context(row["id"], column),
+    ),
+    _Table(
+        "accounts",
+        ("access_token", "refresh_token"),
+        "count_account_secrets",
+        "list_account_secrets",
+        "update_account_secrets",
+        ("access_tokens", "refresh_tokens"),
+        lambda row, column: account_context(row["user_id"], row["provider"], column),
+    ),
+    _Table(
+        "keys",
+        ("value",),
+        "count_key_secrets",
+        "list_key_secrets",
+        "update_key_secrets",
+        ("key_values",),
+        lambda row, column: key_context(row["user_id"], row["provider"]),
+    ),
+    _Table(
+        "connectors",
+        ("oauth_client_secret", "env"),
+        "count_connector_secrets",
+        "list_connector_secrets",
+        "update_connector_secrets",
+        ("oauth_client_secrets", "envs"),
+        lambda row, column: connector_context(row["user_id"], row["id"], column),
+    ),
+)
+
+
+def _rotated(stored: str | None, context: SecretContext, ring: Keyring) -> str | None:
+    """``stored`` re-encrypted under the current key, or None if it needs no rewrite."""
+    if stored is None or ring.is_current(stored):
+        return None
+    return ring.encrypt(ring.decrypt(stored, context), context)
+
+
+async def rotate_keys(
+    *,
+    batch_size: int = 500,
+    on_progress: ProgressCallback | None = None,
+    conn: Conn | None = None,
+) -> RotationReport:
+    """Rewrite every encrypted value under ``ENCRYPTION_KEY``; resumable and idempotent."""
+    if not 1 <= batch_size <= 10_000:
+        raise ValidationError("batch_size", "must be between 1 and 10000")
+    ring = keyring()
+    async with transaction(conn) as tx:
+        total = 0
+        for table in _TABLES:
+            total += await getattr(queries, table.count_query)(tx)
+    done = rewritten = 0
+    unreadable: list[str] = []
+    for table in _TABLES:
+        after_id = ""
+        while True:
+            async with transaction(conn) as tx:
+                rows = [
+                    row
+                    async for row in getattr(queries, table.list_query)(
+                        tx, after_id=after_id, batch_size=batch_size
+                    )
+                ]
+                if not rows:
+                    break
+                ids: list[str] = []
+                columns: list[list[str | None]] = [[] for _ in table.columns]
+                for row in rows:
+                    new_values = []
+                    for column in table.columns:
+                        try:
+                            new_values.append(
+                                _rotated(row[column], table.context(row, column), ring)
+                            )
+                        except DecryptionError:
+                            unreadable.append(f"{table.name}.{column}:{row['id']}")
+                            new_values.append(None)
+                    if any(value is not None for value in new_values):
+                        ids.append(row["id"])
+                        for values, column, new in zip(
+                            columns, table.columns, new_values, strict=True
+                        ):
+                            values.append(row[column] if new is None else new)
+                if ids:
+                    params = dict(zip(table.update_params, columns, strict=True))
+                    rewritten += await getattr(queries, table.update_query)(tx, ids=ids, **params)
+            after_id = rows[-1]["id"]
+            done += len(rows)
+            if on_progress is not None:
+                on_progress(done, max(total, done))
+    return RotationReport(rows=done, rewritten=rewritten, unreadable=tuple(unreadable))

@@ -1,0 +1,414 @@
+"""Tasks: creation under the daily limit, the streamed log, updates, soft delete.
+
+A task's log is appended with one ``UPDATE ... SET logs = logs || $entries``:
+nothing is read first, so concurrent appends all land. Every entry is
+redacted (see ``redact``) and truncated to ``MAX_LOG_MESSAGE_LENGTH`` before
+it is stored: a log line never fails an agent run for being long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from msgspec.structs import replace
+
+from coding_agent_db.errors import (
+    InvalidTransitionError,
+    NotFoundError,
+    RateLimitExceededError,
+    ValidationError,
+)
+from coding_agent_db.ids import new_id
+from coding_agent_db.models import (
+    LogEntry,
+    NewTask,
+    SubAgentActivity,
+    Task,
+    TaskChanges,
+    TaskCursor,
+    TaskStatus,
+    TaskSummary,
+    convert,
+    from_row,
+    validated,
+)
+from coding_agent_db.pool import Conn, Connection, db, transaction
+from coding_agent_db.rate_limit import lock_daily_limit
+from coding_agent_db.redact import redact
+from coding_agent_db.sql import queries
+
+__all__ = [
+    "MAX_LOG_MESSAGE_LENGTH",
+    "append_task_log",
+    "append_task_logs",
+    "create_task",
+    "delete_task",
+    "get_task",
+    "get_task_logs",
+    "list_tasks",
+    "purge_deleted_tasks",
+    "touch_task_heartbeat",
+    "update_task_agent_session",
+    "update_task_branch",
+    "update_task_mcp_servers",
+    "update_task_pull_request",
+    "update_task_sandbox",
+    "update_task_status",
+    "update_task_sub_agents",
+    "update_task_title",
+]
+
+MAX_LOG_MESSAGE_LENGTH = 2000
+MAX_PAGE_SIZE = 100
+
+_FIRST_PAGE = TaskCursor(created_at=datetime.max.replace(tzinfo=UTC), id="")
+
+
+def truncate_log_message(message: str) -> str:
+    """``message`` cut to ``MAX_LOG_MESSAGE_LENGTH`` characters, saying so at its end."""
+    if len(message) <= MAX_LOG_MESSAGE_LENGTH:
+        return message
+    marker = f"... [truncated: {len(message)} characters in all]"
+    return message[: MAX_LOG_MESSAGE_LENGTH - len(marker)] + marker
+
+
+def _stored_entries(entries: Sequence[LogEntry]) -> list[LogEntry]:
+    """The entries as they are stored: checked, redacted, truncated, timestamped."""
+    now = datetime.now(UTC)
+    stored = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, LogEntry):
+            raise ValidationError(f"entries[{index}]", "must be a LogEntry")
+        try:
+            entry = validated(entry)
+        except ValidationError as exc:
+            raise ValidationError(f"entries[{index}].{exc.field}", exc.message) from None
+        stored.append(
+            replace(
+                entry,
+                message=truncate_log_message(redact(entry.message)),
+                timestamp=entry.timestamp or now,
+            )
+        )
+    return stored
+
+
+async def _check_connectors(tx: Connection, user_id: str, connector_ids: list[str]) -> None:
+    """ValidationError unless every id names one of the user's connectors."""
+    owned = await queries.count_connectors(tx, user_id=user_id, connector_ids=connector_ids)
+    if owned != len(connector_ids):
+        raise ValidationError("mcp_server_ids", "names a connector the user does not have")
+
+
+async def create_task(*, user_id: str, task: NewTask, conn: Conn | None = None) -> Task:
+    """Create a pending task, counted against the user's daily limit.
+
+    Raises RateLimitExceededError (remaining 0, reset time) when the limit is
+    used up, even under concurrent creates; ValidationError when
+    ``mcp_server_ids`` names a connector the user does not have.
+    """
+    task = validated(task)
+    mcp_server_ids = list(dict.fromkeys(task.mcp_server_ids))
+    async with transaction(conn) as tx:
+        limit, reset_at = await lock_daily_limit(tx, user_id)
+        if mcp_server_ids:
+            await _check_connectors(tx, user_id, mcp_server_ids)
+        row = await queries.create_task(
+            tx,
+            user_id=user_id,
+            id=new_id(),
+            prompt=task.prompt,
+            title=task.title,
+            repo_url=task.repo_url,
+            selected_agent=task.selected_agent,
+            selected_model=task.selected_model,
+            install_dependencies=task.install_dependencies,
+            max_duration=task.max_duration,
+            keep_alive=task.keep_alive,
+            enable_browser=task.enable_browser,
+            mcp_server_ids=mcp_server_ids,
+            daily_limit=limit,
+        )
+    if row is None:
+        raise RateLimitExceededError(total=limit, reset_at=reset_at)
+    return from_row(row, Task)
+
+
+async def get_task(*, user_id: str, task_id: str, conn: Conn | None = None) -> Task | None:
+    """The user's task with its log, or None (also for deleted and other users' tasks)."""
+    row = await queries.get_task(await db(conn), user_id=user_id, task_id=task_id)
+    return None if row is None else from_row(row, Task)
+
+
+async def list_tasks(
+    *,
+    user_id: str,
+    limit: int = 20,
+    before: TaskCursor | None = None,
+    conn: Conn | None = None,
+) -> list[TaskSummary]:
+    """The user's tasks, newest first, without logs.
+
+    For the next page pass ``before=page[-1].cursor``.
+    """
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationError("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
+    cursor = before or _FIRST_PAGE
+    return [
+        from_row(row, TaskSummary)
+        async for row in queries.list_tasks(
+            await db(conn),
+            user_id=user_id,
+            before_created_at=cursor.created_at,
+            before_id=cursor.id,
+            limit=limit,
+        )
+    ]
+
+
+async def append_task_logs(
+    *, user_id: str, task_id: str, entries: Sequence[LogEntry], conn: Conn | None = None
+) -> int:
+    """Append entries to the task's log atomically; returns the log's new length.
+
+    Also records a heartbeat. NotFoundError if the task is not the user's.
+    """
+    length: int | None = await queries.append_task_logs(
+        await db(conn), user_id=user_id, task_id=task_id, entries=_stored_entries(entries)
+    )
+    if length is None:
+        raise NotFoundError("no such task")
+    return length
+
+
+async def append_task_log(
+    *, user_id: str, task_id: str, entry: LogEntry, conn: Conn | None = None
+) -> int:
+    """Append one entry to the task's log; returns the log's new length."""
+    return await append_task_logs(user_id=user_id, task_id=task_id, entries=(entry,), conn=conn)
+
+
+async def get_task_logs(
+    *, user_id: str, task_id: str, after: int = 0, conn: Conn | None = None
+) -> list[LogEntry] | None:
+    """The task's log entries from index ``after`` on (a poller passes the count it has).
+
+    None if the task is not the user's.
+    """
+    if after < 0:
+        raise ValidationError("after", "must be >= 0")
+    entries = await queries.get_task_logs(
+        await db(conn), user_id=user_id, task_id=task_id, after=after
+    )
+    return None if entries is None else msgspec.convert(entries, list[LogEntry])
+
+
+async def update_task_status(
+    *,
+    user_id: str,
+    task_id: str,
+    status: TaskStatus,
+    progress: int | None = None,
+    error: str | None = None,
+    conn: Conn | None = None,
+) -> None:
+    """Move the task to ``status``; completed, error and stopped are final and set completed_at.
+
+    ``progress`` (0..100) and ``error`` are kept when None. Raises
+    InvalidTransitionError for a task already in a final status, NotFoundError
+    for a task that is not the user's.
+    """
+    changes = convert({"status": status, "progress": progress, "error": error}, TaskChanges)
+    database = await db(conn)
+    updated = await queries.update_task_status(
+        database,
+        user_id=user_id,
+        task_id=task_id,
+        status=changes.status,
+        progress=changes.progress,
+        error=changes.error,
+    )
+    if updated is None:
+        current = await queries.get_task_status(database, user_id=user_id, task_id=task_id)
+        if current is None:
+            raise NotFoundError("no such task")
+        raise InvalidTransitionError(f"task is {current}, a final status")
+
+
+def _updated(task_id: str | None) -> None:
+    """NotFoundError when an update matched no task of the user."""
+    if task_id is None:
+        raise NotFoundError("no such task")
+
+
+async def update_task_title(
+    *, user_id: str, task_id: str, title: str, conn: Conn | None = None
+) -> None:
+    """Set the task's title; NotFoundError if the task is not the user's."""
+    changes = convert({"title": title}, TaskChanges)
+    _updated(
+        await queries.update_task_title(
+            await db(conn), user_id=user_id, task_id=task_id, title=changes.title
+        )
+    )
+
+
+async def update_task_branch(
+    *,
+    user_id: str,
+    task_id: str,
+    branch_name: str | None = None,
+    source_branch: str | None = None,
+    conn: Conn | None = None,
+) -> None:
+    """Set the task's branch and the branch it started from (None keeps a value)."""
+    changes = convert({"branch_name": branch_name, "source_branch": source_branch}, TaskChanges)
+    _updated(
+        await queries.update_task_branch(
+            await db(conn),
+            user_id=user_id,
+            task_id=task_id,
+            branch_name=changes.branch_name,
+            source_branch=changes.source_branch,
+        )
+    )
+
+
+async def update_task_sandbox(
+    *,
+    user_id: str,
+    task_id: str,
+    sandbox_id: str | None = None,
+    sandbox_url: str | None = None,
+    preview_url: str | None = None,
+    conn: Conn | None = None,
+) -> None:
+    """Set the task's sandbox id and URLs (None keeps a value)."""
+    changes = convert(
+        {"sandbox_id": sandbox_id, "sandbox_url": sandbox_url, "preview_url": preview_url},
+        TaskChanges,
+    )
+    _updated(
+        await queries.update_task_sandbox(
+            await db(conn),
+            user_id=user_id,
+            task_id=task_id,
+            sandbox_id=changes.sandbox_id,
+            sandbox_url=changes.sandbox_url,
+            preview_url=changes.preview_url,
+        )
+    )
+
+
+async def update_task_agent_session(
+    *, user_id: str, task_id: str, agent_session_id: str, conn: Conn | None = None
+) -> None:
+    """Set the agent's session id of the task, to resume it later."""
+    changes = convert({"agent_session_id": agent_session_id}, TaskChanges)
+    _updated(
+        await queries.update_task_agent_session(
+            await db(conn),
+            user_id=user_id,
+            task_id=task_id,
+            agent_session_id=changes.agent_session_id,
+        )
+    )
+
+
+async def update_task_pull_request(
+    *,
+    user_id: str,
+    task_id: str,
+    pr_url: str | None = None,
+    pr_number: int | None = None,
+    pr_status: str | None = None,
+    pr_merge_commit_sha: str | None = None,
+    conn: Conn | None = None,
+) -> None:
+    """Set the task's pull request URL, number, status (open|closed|merged) and merge commit.
+
+    None keeps a value, so a merge can set just the status and the sha.
+    """
+    changes = convert(
+        {
+            "pr_url": pr_url,
+            "pr_number": pr_number,
+            "pr_status": pr_status,
+            "pr_merge_commit_sha": pr_merge_commit_sha,
+        },
+        TaskChanges,
+    )
+    _updated(
+        await queries.update_task_pull_request(
+            await db(conn),
+            user_id=user_id,
+            task_id=task_id,
+            pr_url=changes.pr_url,
+            pr_number=changes.pr_number,
+            pr_status=changes.pr_status,
+            pr_merge_commit_sha=changes.pr_merge_commit_sha,
+        )
+    )
+
+
+async def update_task_sub_agents(
+    *,
+    user_id: str,
+    task_id: str,
+    sub_agent_activity: Sequence[SubAgentActivity],
+    current_sub_agent: str | None,
+    conn: Conn | None = None,
+) -> None:
+    """Replace the task's sub-agent activity and current sub-agent; records a heartbeat."""
+    changes = convert(
+        {"sub_agent_activity": list(sub_agent_activity), "current_sub_agent": current_sub_agent},
+        TaskChanges,
+    )
+    _updated(
+        await queries.update_task_sub_agents(
+            await db(conn),
+            user_id=user_id,
+            task_id=task_id,
+            sub_agent_activity=changes.sub_agent_activity,
+            current_sub_agent=changes.current_sub_agent,
+        )
+    )
+
+
+async def update_task_mcp_servers(
+    *, user_id: str, task_id: str, mcp_server_ids: Sequence[str], conn: Conn | None = None
+) -> None:
+    """Set the connectors the task uses; each must be one of the user's (else ValidationError)."""
+    changes = convert({"mcp_server_ids": list(mcp_server_ids)}, TaskChanges)
+    connector_ids = list(dict.fromkeys(changes.mcp_server_ids or ()))
+    async with transaction(conn) as tx:
+        if connector_ids:
+            await _check_connectors(tx, user_id, connector_ids)
+        _updated(
+            await queries.update_task_mcp_servers(
+                tx, user_id=user_id, task_id=task_id, mcp_server_ids=connector_ids
+            )
+        )
+
+
+async def touch_task_heartbeat(*, user_id: str, task_id: str, conn: Conn | None = None) -> None:
+    """Record that the task's agent is alive."""
+    _updated(await queries.update_task_heartbeat(await db(conn), user_id=user_id, task_id=task_id))
+
+
+async def delete_task(*, user_id: str, task_id: str, conn: Conn | None = None) -> None:
+    """Soft-delete the task: gone from get, list and the daily count; kept for audit."""
+    _updated(await queries.delete_task(await db(conn), user_id=user_id, task_id=task_id))
+
+
+async def purge_deleted_tasks(*, older_than: timedelta, conn: Conn | None = None) -> int:
+    """Delete, across all users, tasks soft-deleted more than ``older_than`` ago; returns the count.
+
+    A maintenance job (e.g. nightly), not a request handler.
+    """
+    if older_than < timedelta(0):
+        raise ValidationError("older_than", "must not be negative")
+    count: int = await queries.purge_deleted_tasks(await db(conn), older_than=older_than)
+    return count

@@ -1,0 +1,161 @@
+"""Users: sign-in, lookup, deletion, and their OAuth tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coding_agent_db.accounts import link_account
+from coding_agent_db.crypto import (
+    SecretContext,
+    decrypt,
+    decrypt_optional,
+    encrypt,
+    encrypt_optional,
+)
+from coding_agent_db.errors import NotFoundError
+from coding_agent_db.ids import new_id
+from coding_agent_db.models import (
+    AuthProvider,
+    NewAccount,
+    NewUser,
+    OAuthTokens,
+    User,
+    from_row,
+    validated,
+)
+from coding_agent_db.pool import Conn, db, transaction
+from coding_agent_db.sql import queries
+
+__all__ = [
+    "delete_user",
+    "get_user",
+    "get_user_by_github_account",
+    "get_user_by_provider",
+    "get_user_tokens",
+    "upsert_user",
+]
+
+
+def token_context(user_id: str, column: str) -> SecretContext:
+    """Where a user's OAuth token is stored (bound into its ciphertext)."""
+    return SecretContext("users", column, user_id)
+
+
+def _stored_profile(identity: NewUser, user_id: str) -> dict[str, Any]:
+    """The columns a sign-in writes, tokens encrypted for ``user_id``."""
+    return {
+        "access_token": encrypt(identity.access_token, token_context(user_id, "access_token")),
+        "refresh_token": encrypt_optional(
+            identity.refresh_token, token_context(user_id, "refresh_token")
+        ),
+        "scope": identity.scope,
+        "username": identity.username,
+        "email": identity.email,
+        "name": identity.name,
+        "avatar_url": identity.avatar_url,
+    }
+
+
+async def upsert_user(identity: NewUser, *, conn: Conn | None = None) -> User:
+    """Sign a user in; an authentication entry point (no user_id yet).
+
+    1. A known identity gets its tokens, profile and last_login_at updated.
+    2. A GitHub identity linked to a user through ``accounts`` signs that user
+       in (refreshing the link's tokens) instead of creating a duplicate.
+    3. Otherwise a user is created. Concurrent first sign-ins of one identity
+       create exactly one user: the insert that loses the race does nothing,
+       and the lookup that follows finds the winner.
+    """
+    identity = validated(identity)
+    async with transaction(conn) as tx:
+        while True:
+            row = await queries.get_user_by_provider(
+                tx, provider=identity.provider, external_id=identity.external_id
+            )
+            if row is not None:
+                user_id = row["id"]
+                updated = await queries.update_user_sign_in(
+                    tx, user_id=user_id, **_stored_profile(identity, user_id)
+                )
+                return from_row(updated, User)
+
+            if identity.provider == "github":
+                row = await queries.get_user_by_github_account(
+                    tx, external_user_id=identity.external_id
+                )
+                if row is not None:
+                    user_id = row["id"]
+                    await link_account(
+                        user_id=user_id,
+                        account=NewAccount(
+                            external_user_id=identity.external_id,
+                            access_token=identity.access_token,
+                            refresh_token=identity.refresh_token,
+                            scope=identity.scope,
+                            username=identity.username,
+                        ),
+                        conn=tx,
+                    )
+                    return from_row(await queries.update_user_last_login(tx, user_id=user_id), User)
+
+            user_id = new_id()
+            created = await queries.create_user(
+                tx,
+                user_id=user_id,
+                provider=identity.provider,
+                external_id=identity.external_id,
+                **_stored_profile(identity, user_id),
+            )
+            if created is not None:
+                return from_row(created, User)
+            # A concurrent sign-in created this identity first; ON CONFLICT
+            # waited for it to commit, so the lookup above now finds it.
+
+
+async def get_user(*, user_id: str, conn: Conn | None = None) -> User | None:
+    """The user, or None."""
+    row = await queries.get_user(await db(conn), user_id=user_id)
+    return None if row is None else from_row(row, User)
+
+
+async def get_user_by_provider(
+    *, provider: AuthProvider, external_id: str, conn: Conn | None = None
+) -> User | None:
+    """The user who signs in with this provider identity; an authentication entry point."""
+    row = await queries.get_user_by_provider(
+        await db(conn), provider=provider, external_id=external_id
+    )
+    return None if row is None else from_row(row, User)
+
+
+async def get_user_by_github_account(
+    *, external_user_id: str, conn: Conn | None = None
+) -> User | None:
+    """The user this GitHub account is linked to; an authentication entry point."""
+    row = await queries.get_user_by_github_account(
+        await db(conn), external_user_id=external_user_id
+    )
+    return None if row is None else from_row(row, User)
+
+
+async def get_user_tokens(*, user_id: str, conn: Conn | None = None) -> OAuthTokens | None:
+    """The user's decrypted OAuth tokens of their sign-in provider, or None.
+
+    Raises DecryptionError if a stored token cannot be trusted.
+    """
+    row = await queries.get_user_tokens(await db(conn), user_id=user_id)
+    if row is None:
+        return None
+    return OAuthTokens(
+        access_token=decrypt(row["access_token"], token_context(user_id, "access_token")),
+        refresh_token=decrypt_optional(
+            row["refresh_token"], token_context(user_id, "refresh_token")
+        ),
+        scope=row["scope"],
+    )
+
+
+async def delete_user(*, user_id: str, conn: Conn | None = None) -> None:
+    """Delete the user and everything they own; NotFoundError if there is no such user."""
+    if await queries.delete_user(await db(conn), user_id=user_id) is None:
+        raise NotFoundError("no such user")

@@ -1,0 +1,146 @@
+"""Test fixtures: a real PostgreSQL, a fresh database per run, fresh users per test.
+
+``TEST_POSTGRES_URL`` picks the server (any database on it: the suite creates
+its own next to it); unset, an embedded PostgreSQL is started in a temporary
+directory. The run's database is migrated with yoyo and dropped at the end.
+Tests stay independent by working on users of their own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiosql
+import psycopg
+import pytest
+from psycopg import sql
+
+import coding_agent_db as cadb
+from coding_agent_db.embedded import embedded_server
+from coding_agent_db.migrate import apply_migrations
+from coding_agent_db.sql import DirectAsyncpgAdapter
+
+checks: Any = aiosql.from_path(Path(__file__).parent / "queries", DirectAsyncpgAdapter)
+"""Test-only raw SQL (tests/queries/checks.sql)."""
+
+MakeUser = Callable[..., Awaitable[cadb.User]]
+
+
+def database_url_for(server_url: str, database: str) -> str:
+    """``server_url`` pointed at another database of the same server."""
+    return urlunsplit(urlsplit(server_url)._replace(path=f"/{database}"))
+
+
+def create_database(server_url: str, name: str) -> str:
+    """Create database ``name`` on the server; returns its URL."""
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return database_url_for(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop database ``name``, disconnecting whoever is still on it."""
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """An admin URL of the PostgreSQL server the run uses."""
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="cadb-test-") as tmp,
+        embedded_server(Path(tmp) / "pgdata", keep_data=False) as url,
+    ):
+        yield url
+
+
+FreshDatabase = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def fresh_database(server_url: str) -> Iterator[FreshDatabase]:
+    """A factory of new databases on the server (migrated unless ``migrated=False``).
+
+    All of them are dropped at the end of the run.
+    """
+    created: list[str] = []
+
+    def make(*, migrated: bool = True) -> str:
+        name = f"cadb_test_{secrets.token_hex(6)}"
+        url = create_database(server_url, name)
+        created.append(name)
+        if migrated:
+            apply_migrations(url)
+        return url
+
+    yield make
+    for name in created:
+        drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def encryption_key() -> str:
+    """The run's ENCRYPTION_KEY."""
+    return secrets.token_hex(32)
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def database_url(fresh_database: FreshDatabase, encryption_key: str) -> AsyncIterator[str]:
+    """The run's database, configured as POSTGRES_URL for the lazy pool."""
+    url = fresh_database()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("POSTGRES_URL", url)
+        env.setenv("ENCRYPTION_KEY", encryption_key)
+        env.delenv("ENCRYPTION_KEYS_PREVIOUS", raising=False)
+        env.delenv("ENCRYPTION_FORMAT", raising=False)
+        env.delenv("MAX_MESSAGES_PER_DAY", raising=False)
+        yield url
+        await cadb.close_pool()
+
+
+@pytest.fixture
+async def conn() -> AsyncIterator[cadb.Connection]:
+    """A pool connection held for the test, as a unit of work holds one."""
+    async with cadb.connection() as held:
+        yield held
+
+
+@pytest.fixture
+def make_user() -> MakeUser:
+    """Create a fresh user signed in with a random identity."""
+
+    async def make(provider: str = "vercel", **profile: Any) -> cadb.User:
+        identity = cadb.NewUser(
+            provider=provider,  # type: ignore[arg-type]
+            external_id=profile.pop("external_id", secrets.token_hex(8)),
+            access_token=profile.pop("access_token", f"token-{secrets.token_hex(16)}"),
+            username=profile.pop("username", "someone"),
+            **profile,
+        )
+        return await cadb.upsert_user(identity)
+
+    return make
+
+
+@pytest.fixture
+async def user(make_user: MakeUser) -> cadb.User:
+    """A fresh user."""
+    return await make_user()
+
+
+@pytest.fixture
+async def other_user(make_user: MakeUser) -> cadb.User:
+    """Another fresh user, to check isolation against."""
+    return await make_user()

@@ -1,8 +1,9 @@
 """The lazy asyncpg pool, and the connection a unit of work holds.
 
 ``get_pool()`` creates the pool on first use from ``POSTGRES_URL``. A pool
-belongs to the event loop that created it: a later ``asyncio.run()`` in the
-same process gets a pool of its own, and pools of closed loops are dropped.
+belongs to the event loop that created it and is closed when ``asyncio.run()``
+shuts that loop down; a later ``asyncio.run()`` in the same process gets a
+pool of its own.
 
 A unit of work (a request, an agent run) takes one connection with
 ``async with connection() as conn`` and passes ``conn=`` down to every call.
@@ -17,7 +18,7 @@ Code that hands a connection from here to other code must keep to the same rule.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
@@ -95,14 +96,44 @@ async def create_pool(url: str | None = None) -> asyncpg.Pool[asyncpg.Record]:
     return pool
 
 
-_pools: dict[asyncio.AbstractEventLoop, asyncpg.Pool[asyncpg.Record]] = {}
+_CLOSE_TIMEOUT = 10.0
+
+
+class _LoopPool:
+    """A pool and the async generator that closes it when its loop shuts down.
+
+    ``asyncio.run()`` calls ``loop.shutdown_asyncgens()`` before it closes the
+    loop, which runs the ``finally`` of every suspended async generator
+    (PEP 525). The pool is closed there, while its loop can still run the
+    goodbyes: a second ``asyncio.run()`` then starts from a clean slate.
+    """
+
+    def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
+        self.pool = pool
+        self.closer = self._close_at_loop_shutdown()
+
+    async def _close_at_loop_shutdown(self) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            try:
+                await asyncio.wait_for(self.pool.close(), _CLOSE_TIMEOUT)
+            except (TimeoutError, asyncio.CancelledError):
+                self.pool.terminate()
+
+    async def arm(self) -> None:
+        await anext(self.closer)  # suspended at its yield, so the loop tracks it
+
+
+_pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
 _locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
 
 def _forget_closed_loops() -> None:
+    # Loops closed without shutdown_asyncgens(): their pools cannot run any
+    # more I/O; drop them and let their sockets be collected.
     for loop in [loop for loop in _pools if loop.is_closed()]:
-        # Its connections cannot be closed politely without their loop.
-        _pools.pop(loop).terminate()
+        del _pools[loop]
     for loop in [loop for loop in _locks if loop.is_closed()]:
         del _locks[loop]
 
@@ -110,24 +141,25 @@ def _forget_closed_loops() -> None:
 async def get_pool() -> asyncpg.Pool[asyncpg.Record]:
     """The pool of the running event loop, created on first use."""
     loop = asyncio.get_running_loop()
-    pool = _pools.get(loop)
-    if pool is not None:
-        return pool
+    entry = _pools.get(loop)
+    if entry is not None:
+        return entry.pool
     _forget_closed_loops()
     lock = _locks.setdefault(loop, asyncio.Lock())
     async with lock:
-        pool = _pools.get(loop)
-        if pool is None:
-            pool = await create_pool()
-            _pools[loop] = pool
-    return pool
+        entry = _pools.get(loop)
+        if entry is None:
+            entry = _LoopPool(await create_pool())
+            await entry.arm()
+            _pools[loop] = entry
+    return entry.pool
 
 
 async def close_pool() -> None:
     """Close the running loop's pool, if any; the next use creates a new one."""
-    pool = _pools.pop(asyncio.get_running_loop(), None)
-    if pool is not None:
-        await pool.close()
+    entry = _pools.pop(asyncio.get_running_loop(), None)
+    if entry is not None:
+        await entry.closer.aclose()
 
 
 async def db(conn: Conn | None) -> Conn:

@@ -62,13 +62,17 @@ RETURNING
     created_at;
 
 -- name: append_agent_message(user_id, message_id, delta)$
--- Append a streamed chunk to the user's agent message atomically; returns the new length, None if not theirs.
+-- Append a streamed chunk to the user's agent message atomically; returns the new length, None if not theirs or the task is deleted.
 UPDATE task_messages
 SET content = content || :delta
-WHERE user_id = :user_id
-    AND id = :message_id
-    AND role = 'agent'
-RETURNING length(content);
+FROM tasks
+WHERE task_messages.user_id = :user_id
+    AND task_messages.id = :message_id
+    AND task_messages.role = 'agent'
+    AND tasks.user_id = task_messages.user_id
+    AND tasks.id = task_messages.task_id
+    AND tasks.deleted_at IS NULL
+RETURNING length(task_messages.content);
 
 -- name: list_task_messages(user_id, task_id, limit)
 -- List the messages of the user's task, oldest first.

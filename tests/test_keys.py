@@ -60,3 +60,8 @@ async def test_invalid_keys_are_refused_naming_the_field(
         await cadb.set_key(user_id=user.id, provider=provider, value=value, conn=conn)  # type: ignore[arg-type]
     assert raised.value.field == field
     assert await cadb.list_keys(user_id=user.id, conn=conn) == []
+
+
+async def test_storing_a_key_for_an_unknown_user_raises_not_found(conn: cadb.Connection) -> None:
+    with pytest.raises(cadb.NotFoundError, match="no such user"):
+        await cadb.set_key(user_id="nobody", provider="openai", value="sk-x", conn=conn)

@@ -76,3 +76,8 @@ async def test_invalid_settings_are_refused_naming_the_field(
     with pytest.raises(cadb.ValidationError) as raised:
         await cadb.set_setting(user_id=user.id, key=key, value=value, conn=conn)
     assert raised.value.field == field
+
+
+async def test_setting_for_an_unknown_user_raises_not_found(conn: cadb.Connection) -> None:
+    with pytest.raises(cadb.NotFoundError, match="no such user"):
+        await cadb.set_setting(user_id="nobody", key="theme", value="dark", conn=conn)

@@ -9,7 +9,7 @@ from coding_agent_db.crypto import (
     encrypt,
     encrypt_optional,
 )
-from coding_agent_db.errors import NotFoundError
+from coding_agent_db.errors import NotFoundError, user_must_exist
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import (
     Account,
@@ -33,22 +33,23 @@ def token_context(user_id: str, provider: str, column: str) -> SecretContext:
 async def link_account(*, user_id: str, account: NewAccount, conn: Conn | None = None) -> Account:
     """Link an account to the user; relinking the provider replaces the link and its tokens."""
     account = validated(account)
-    row = await queries.upsert_account(
-        await db(conn),
-        user_id=user_id,
-        id=new_id(),
-        provider=account.provider,
-        external_user_id=account.external_user_id,
-        access_token=encrypt(
-            account.access_token, token_context(user_id, account.provider, "access_token")
-        ),
-        refresh_token=encrypt_optional(
-            account.refresh_token, token_context(user_id, account.provider, "refresh_token")
-        ),
-        expires_at=account.expires_at,
-        scope=account.scope,
-        username=account.username,
-    )
+    with user_must_exist():
+        row = await queries.upsert_account(
+            await db(conn),
+            user_id=user_id,
+            id=new_id(),
+            provider=account.provider,
+            external_user_id=account.external_user_id,
+            access_token=encrypt(
+                account.access_token, token_context(user_id, account.provider, "access_token")
+            ),
+            refresh_token=encrypt_optional(
+                account.refresh_token, token_context(user_id, account.provider, "refresh_token")
+            ),
+            expires_at=account.expires_at,
+            scope=account.scope,
+            username=account.username,
+        )
     return from_row(row, Account)
 
 

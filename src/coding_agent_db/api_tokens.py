@@ -3,7 +3,7 @@
 Raw format: ``cadb_`` + 32 base62 characters (190 random bits) + 6 base62
 characters of CRC-32 over them. Secret scanners can match the prefix and the
 checksum; a typo fails the checksum and is refused without a query. Only the
-SHA-256 (hex) of a raw token is stored, with its first characters for display.
+SHA-256 (hex) of a raw token is stored, with its first 9 characters for display.
 Raw tokens of the TypeScript app (64 hex characters) still authenticate.
 """
 
@@ -43,16 +43,18 @@ MAX_LIVE_TOKENS = 20
 
 MAX_TOKENS_LISTED = 100
 TOKEN_PREFIX = "cadb_"  # noqa: S105 - the public prefix, not a secret
-DISPLAY_PREFIX_LENGTH = len(TOKEN_PREFIX) + 6
+DISPLAY_PREFIX_LENGTH = len(TOKEN_PREFIX) + 4
+"""Stored for display: the prefix and 4 random characters (24 bits), so the
+stored part leaves 166 of the 190 random bits unknown."""
 
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _RANDOM_LENGTH = 32
 _CHECKSUM_LENGTH = 6
 _TOKEN = re.compile(
-    rf"^{TOKEN_PREFIX}(?P<body>[0-9A-Za-z]{{{_RANDOM_LENGTH}}})"
-    rf"(?P<checksum>[0-9A-Za-z]{{{_CHECKSUM_LENGTH}}})$"
+    rf"{TOKEN_PREFIX}(?P<body>[0-9A-Za-z]{{{_RANDOM_LENGTH}}})"
+    rf"(?P<checksum>[0-9A-Za-z]{{{_CHECKSUM_LENGTH}}})"
 )
-_LEGACY_TOKEN = re.compile(r"^[0-9a-f]{64}$")
+_LEGACY_TOKEN = re.compile(r"[0-9a-f]{64}")
 
 
 def _checksum(body: str) -> str:
@@ -71,10 +73,10 @@ def _new_raw_token() -> str:
 
 def is_well_formed(raw: str) -> bool:
     """Whether ``raw`` has the shape and checksum of a token (ours or a legacy one)."""
-    match = _TOKEN.match(raw)
+    match = _TOKEN.fullmatch(raw)
     if match is not None:
         return secrets.compare_digest(_checksum(match["body"]), match["checksum"])
-    return _LEGACY_TOKEN.match(raw) is not None
+    return _LEGACY_TOKEN.fullmatch(raw) is not None
 
 
 def token_hash(raw: str) -> str:

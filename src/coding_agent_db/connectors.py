@@ -21,7 +21,7 @@ from coding_agent_db.crypto import (
     encrypt_optional,
     mask,
 )
-from coding_agent_db.errors import DecryptionError, NotFoundError, ValidationError
+from coding_agent_db.errors import DecryptionError, NotFoundError, ValidationError, user_must_exist
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import (
     Connector,
@@ -115,23 +115,24 @@ async def create_connector(
     """Create an MCP server for the user; ``env`` and the OAuth secret are stored encrypted."""
     connector = _checked(connector)
     connector_id = new_id()
-    row = await queries.create_connector(
-        await db(conn),
-        user_id=user_id,
-        id=connector_id,
-        name=connector.name,
-        description=connector.description,
-        type=connector.type,
-        base_url=connector.base_url,
-        oauth_client_id=connector.oauth_client_id,
-        oauth_client_secret=encrypt_optional(
-            connector.oauth_client_secret,
-            secret_context(user_id, connector_id, "oauth_client_secret"),
-        ),
-        command=connector.command,
-        env=_encrypted_env(connector.env, user_id, connector_id) if connector.env else None,
-        status=connector.status,
-    )
+    with user_must_exist():
+        row = await queries.create_connector(
+            await db(conn),
+            user_id=user_id,
+            id=connector_id,
+            name=connector.name,
+            description=connector.description,
+            type=connector.type,
+            base_url=connector.base_url,
+            oauth_client_id=connector.oauth_client_id,
+            oauth_client_secret=encrypt_optional(
+                connector.oauth_client_secret,
+                secret_context(user_id, connector_id, "oauth_client_secret"),
+            ),
+            command=connector.command,
+            env=_encrypted_env(connector.env, user_id, connector_id) if connector.env else None,
+            status=connector.status,
+        )
     return _connector(row)
 
 

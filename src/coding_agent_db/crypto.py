@@ -119,16 +119,21 @@ class _Key:
             return None
 
 
+_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
+_KEY_ID = re.compile(r"[0-9a-f]{8}")
+
+
 def _parse_key(text: str, variable: str) -> _Key:
     text = text.strip()
     if len(text) != 64:
         raise ConfigurationError(
             f"{variable} must be 64 hex characters (32 bytes), got {len(text)}; {KEY_HOWTO}"
         )
-    try:
-        return _Key(bytes.fromhex(text))
-    except ValueError:
-        raise ConfigurationError(f"{variable} must be hexadecimal; {KEY_HOWTO}") from None
+    # Not bytes.fromhex alone: it skips inner whitespace, and would turn 64
+    # characters with spaces into a shorter (AES-192) key.
+    if _HEX_KEY.fullmatch(text) is None:
+        raise ConfigurationError(f"{variable} must be hexadecimal; {KEY_HOWTO}")
+    return _Key(bytes.fromhex(text))
 
 
 class Keyring:
@@ -191,6 +196,8 @@ class Keyring:
 
     def _open_v1(self, stored: str, context: SecretContext) -> bytes:
         _, key_id, payload = stored.split(":", 2) if stored.count(":") >= 2 else ("", "", "")
+        if _KEY_ID.fullmatch(key_id) is None:
+            raise DecryptionError(f"{context}: malformed ciphertext")
         key = self._by_id.get(key_id)
         if key is None:
             raise DecryptionError(

@@ -6,7 +6,11 @@ the offending value: values may be secrets.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+
+import asyncpg
 
 __all__ = [
     "CodingAgentDbError",
@@ -17,6 +21,7 @@ __all__ = [
     "NotFoundError",
     "RateLimitExceededError",
     "ValidationError",
+    "user_must_exist",
 ]
 
 
@@ -70,3 +75,12 @@ class RateLimitExceededError(CodingAgentDbError):
 
 class DecryptionError(CodingAgentDbError):
     """A stored secret cannot be decrypted: altered, moved, or under an unknown key."""
+
+
+@contextmanager
+def user_must_exist() -> Iterator[None]:
+    """Around an insert of a user's row: an unknown user_id is NotFoundError, like a lookup's."""
+    try:
+        yield
+    except asyncpg.ForeignKeyViolationError:
+        raise NotFoundError("no such user") from None

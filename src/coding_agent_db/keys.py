@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from coding_agent_db.crypto import SecretContext, decrypt, encrypt, mask
-from coding_agent_db.errors import DecryptionError, NotFoundError
+from coding_agent_db.errors import DecryptionError, NotFoundError, user_must_exist
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import ApiKey, KeyProvider, NewKey, RevealedKeys, convert
 from coding_agent_db.pool import Conn, db
@@ -52,13 +52,14 @@ async def set_key(
 ) -> ApiKey:
     """Store the user's key for ``provider``, replacing any previous one."""
     key = convert({"provider": provider, "value": value}, NewKey)
-    row = await queries.upsert_key(
-        await db(conn),
-        user_id=user_id,
-        id=new_id(),
-        provider=key.provider,
-        value=encrypt(key.value, value_context(user_id, key.provider)),
-    )
+    with user_must_exist():
+        row = await queries.upsert_key(
+            await db(conn),
+            user_id=user_id,
+            id=new_id(),
+            provider=key.provider,
+            value=encrypt(key.value, value_context(user_id, key.provider)),
+        )
     return _api_key(row)
 
 

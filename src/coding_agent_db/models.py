@@ -20,7 +20,7 @@ the camelCase keys the TypeScript app reads and writes.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
@@ -115,20 +115,26 @@ class Model(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
       class repeats both.
     - ``forbid_unknown_fields``: a misspelt field in input is an error, not
       silently dropped.
-    - ``__secret_fields__``: fields whose values ``repr()`` replaces with
-      ``'<redacted>'``, so secrets stay out of logs and tracebacks.
+    - ``__secret_fields__``: fields whose values ``repr()`` (and ``rich``)
+      replace with ``'<redacted>'``, so secrets stay out of logs and tracebacks.
     """
 
     __secret_fields__: ClassVar[frozenset[str]] = frozenset()
 
+    def _shown_fields(self) -> Iterator[tuple[str, Any]]:
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if name in self.__secret_fields__ and value is not None:
+                value = "<redacted>"
+            yield name, value
+
     def __repr__(self) -> str:
-        fields = ", ".join(
-            f"{name}='<redacted>'"
-            if name in self.__secret_fields__ and getattr(self, name) is not None
-            else f"{name}={getattr(self, name)!r}"
-            for name in self.__struct_fields__
-        )
+        fields = ", ".join(f"{name}={value!r}" for name, value in self._shown_fields())
         return f"{type(self).__name__}({fields})"
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        """What ``rich`` prints (msgspec's own would show every field)."""
+        return list(self._shown_fields())
 
 
 class Document(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
@@ -534,11 +540,15 @@ M = TypeVar("M", bound=msgspec.Struct)
 _ERROR_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
 
 
+_QUOTED_VALUE = re.compile(r"^(Invalid enum value) .*$", re.DOTALL)
+
+
 def validation_error(exc: Exception) -> ValidationError:
-    """Our ValidationError for msgspec's, naming the field (values are never quoted)."""
+    """Our ValidationError for msgspec's, naming the field; the value is never quoted."""
     match = _ERROR_PATH.match(str(exc))
     assert match is not None  # the pattern matches every string
-    return ValidationError(match["path"] or "<input>", match["message"])
+    message = _QUOTED_VALUE.sub(r"\1", match["message"])
+    return ValidationError(match["path"] or "<input>", message)
 
 
 def convert(value: Any, type_: type[M]) -> M:

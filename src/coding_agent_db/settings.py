@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from coding_agent_db.config import env_int
-from coding_agent_db.errors import NotFoundError, ValidationError
+from coding_agent_db.errors import NotFoundError, ValidationError, user_must_exist
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import NewSetting, Setting, convert, from_row
 from coding_agent_db.pool import Conn, db
@@ -67,9 +67,10 @@ async def set_setting(*, user_id: str, key: str, value: str, conn: Conn | None =
     setting = convert({"key": key, "value": value}, NewSetting)
     if setting.key == MAX_MESSAGES_PER_DAY and _parse_limit(setting.value) is None:
         raise ValidationError("value", f"{MAX_MESSAGES_PER_DAY} must be a whole number >= 0")
-    row = await queries.upsert_setting(
-        await db(conn), user_id=user_id, id=new_id(), key=setting.key, value=setting.value
-    )
+    with user_must_exist():
+        row = await queries.upsert_setting(
+            await db(conn), user_id=user_id, id=new_id(), key=setting.key, value=setting.value
+        )
     return from_row(row, Setting)
 
 

@@ -34,7 +34,7 @@ migrate: $(INSTALLED) ## Apply pending migrations to $POSTGRES_URL (yoyo apply)
 	$(BIN)/yoyo apply --batch
 
 rotate-keys: $(INSTALLED) ## Re-encrypt every secret under $ENCRYPTION_KEY
-	$(BIN)/python -m coding_agent_db.rotation
+	$(BIN)/python -m coding_agent_db rotate-keys
 
 bench: $(INSTALLED) ## Run shared/WORKLOAD.md against this layer and raw asyncpg
 	$(BIN)/python -m bench.workload

@@ -271,11 +271,14 @@ def decrypt_optional(stored: str | None, context: SecretContext) -> str | None:
 def mask(secret: str) -> str:
     """A preview that identifies a secret without revealing it: ``sk-ant-...a1b2``.
 
-    Shows a vendor prefix (up to the last ``-``/``_`` in the first 8 characters)
-    and the last 4 characters; secrets shorter than 16 characters show nothing.
+    Shows the last 4 characters, and a vendor prefix (up to the last ``-`` or
+    ``_`` in the first 8 characters) when prefix and tail stay within a third
+    of the secret. Secrets shorter than 16 characters show nothing.
     """
     if len(secret) < 16:
         return "****"
     head = secret[:8]
-    cut = max(head.rfind("-"), head.rfind("_"))
-    return f"{head[: cut + 1]}...{secret[-4:]}"
+    head = head[: max(head.rfind("-"), head.rfind("_")) + 1]
+    if len(head) + 4 > len(secret) // 3:
+        head = ""
+    return f"{head}...{secret[-4:]}"

@@ -9,8 +9,9 @@ decrypt while the old key stays in ``ENCRYPTION_KEYS_PREVIOUS``; running it
 again skips what is done. Once it reports nothing unreadable, the old key can
 be dropped.
 
-A maintenance job across all users (e.g. ``make rotate-keys``), not a request
-handler.
+A maintenance job across all users, not a request handler:
+``python -m coding_agent_db rotate-keys`` (``make rotate-keys``) runs it with
+progress, and exits 1 if some value could not be decrypted.
 """
 
 from __future__ import annotations

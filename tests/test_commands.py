@@ -1,0 +1,78 @@
+"""The command lines the README shows: its quick start, and key rotation."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import coding_agent_db as cadb
+from tests.conftest import FreshDatabase
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_python(arguments: list[str], **environment: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *arguments],
+        cwd=REPO,
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def quick_start() -> str:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match is not None
+    return match.group(1)
+
+
+def test_the_readme_quick_start_runs(fresh_database: FreshDatabase, encryption_key: str) -> None:
+    result = run_python(
+        ["-c", quick_start()], POSTGRES_URL=fresh_database(), ENCRYPTION_KEY=encryption_key
+    )
+    assert result.returncode == 0, result.stderr
+    assert "completed ['npm test'] ['anthropic']" in result.stdout
+    assert "sk-ant-...1234" in result.stdout
+    assert "Zm9vYmFy" not in result.stdout
+
+
+async def test_rotate_keys_command_rewrites_old_values_and_reports(
+    fresh_database: FreshDatabase, encryption_key: str, monkeypatch: object
+) -> None:
+    url = fresh_database()
+    pool = await cadb.create_pool(url)
+    try:
+        user = await cadb.upsert_user(
+            cadb.NewUser(provider="github", external_id="1", access_token="gho_x", username="u"),
+            conn=pool,
+        )
+        await cadb.set_key(user_id=user.id, provider="openai", value="sk-old-key-value", conn=pool)
+    finally:
+        await pool.close()
+    new_key = secrets.token_hex(32)
+    environment = {
+        "POSTGRES_URL": url,
+        "ENCRYPTION_KEY": new_key,
+        "ENCRYPTION_KEYS_PREVIOUS": encryption_key,
+    }
+
+    first = run_python(["-m", "coding_agent_db", "rotate-keys", "--batch-size", "1"], **environment)
+    assert first.returncode == 0, first.stderr
+    assert "rewrote 2 of 2 rows under the current key" in first.stdout
+    again = run_python(["-m", "coding_agent_db", "rotate-keys"], **environment)
+    assert "rewrote 0 of 2 rows" in again.stdout
+
+    # The old key is no longer needed.
+    without_old = {**environment, "ENCRYPTION_KEYS_PREVIOUS": ""}
+    last = run_python(["-m", "coding_agent_db", "rotate-keys"], **without_old)
+    assert last.returncode == 0, last.stdout
+    assert "could not be decrypted" not in last.stdout

@@ -138,7 +138,7 @@ async def test_every_query_prepares_against_the_migrated_schema(conn: cadb.Conne
 def test_every_query_is_called_from_the_package_and_every_call_exists() -> None:
     source = "\n".join(path.read_text() for path in SRC_DIR.glob("*.py"))
     defined = {q.name for q in all_queries()}
-    called = set(re.findall(r"queries\.(\w+)\(", source))
+    called = set(re.findall(r"queries\.(\w+)\b", source))
     named = {name for name in defined if f'"{name}"' in source}  # dispatched by name (rotation)
     assert called - defined == set()
     assert defined - called - named == set()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 from msgspec.structs import replace
@@ -243,15 +244,21 @@ def _updated(task_id: str | None) -> None:
         raise NotFoundError("no such task")
 
 
+async def _update_fields(
+    query: Any, conn: Conn | None, *, user_id: str, task_id: str, **fields: Any
+) -> None:
+    """Check ``fields`` against TaskChanges, then run the update ``query`` with them."""
+    changes = convert(fields, TaskChanges)
+    values = {name: getattr(changes, name) for name in fields}
+    _updated(await query(await db(conn), user_id=user_id, task_id=task_id, **values))
+
+
 async def update_task_title(
     *, user_id: str, task_id: str, title: str, conn: Conn | None = None
 ) -> None:
     """Set the task's title; NotFoundError if the task is not the user's."""
-    changes = convert({"title": title}, TaskChanges)
-    _updated(
-        await queries.update_task_title(
-            await db(conn), user_id=user_id, task_id=task_id, title=changes.title
-        )
+    await _update_fields(
+        queries.update_task_title, conn, user_id=user_id, task_id=task_id, title=title
     )
 
 
@@ -264,15 +271,13 @@ async def update_task_branch(
     conn: Conn | None = None,
 ) -> None:
     """Set the task's branch and the branch it started from (None keeps a value)."""
-    changes = convert({"branch_name": branch_name, "source_branch": source_branch}, TaskChanges)
-    _updated(
-        await queries.update_task_branch(
-            await db(conn),
-            user_id=user_id,
-            task_id=task_id,
-            branch_name=changes.branch_name,
-            source_branch=changes.source_branch,
-        )
+    await _update_fields(
+        queries.update_task_branch,
+        conn,
+        user_id=user_id,
+        task_id=task_id,
+        branch_name=branch_name,
+        source_branch=source_branch,
     )
 
 
@@ -286,19 +291,14 @@ async def update_task_sandbox(
     conn: Conn | None = None,
 ) -> None:
     """Set the task's sandbox id and URLs (None keeps a value)."""
-    changes = convert(
-        {"sandbox_id": sandbox_id, "sandbox_url": sandbox_url, "preview_url": preview_url},
-        TaskChanges,
-    )
-    _updated(
-        await queries.update_task_sandbox(
-            await db(conn),
-            user_id=user_id,
-            task_id=task_id,
-            sandbox_id=changes.sandbox_id,
-            sandbox_url=changes.sandbox_url,
-            preview_url=changes.preview_url,
-        )
+    await _update_fields(
+        queries.update_task_sandbox,
+        conn,
+        user_id=user_id,
+        task_id=task_id,
+        sandbox_id=sandbox_id,
+        sandbox_url=sandbox_url,
+        preview_url=preview_url,
     )
 
 
@@ -306,14 +306,12 @@ async def update_task_agent_session(
     *, user_id: str, task_id: str, agent_session_id: str, conn: Conn | None = None
 ) -> None:
     """Set the agent's session id of the task, to resume it later."""
-    changes = convert({"agent_session_id": agent_session_id}, TaskChanges)
-    _updated(
-        await queries.update_task_agent_session(
-            await db(conn),
-            user_id=user_id,
-            task_id=task_id,
-            agent_session_id=changes.agent_session_id,
-        )
+    await _update_fields(
+        queries.update_task_agent_session,
+        conn,
+        user_id=user_id,
+        task_id=task_id,
+        agent_session_id=agent_session_id,
     )
 
 
@@ -331,25 +329,15 @@ async def update_task_pull_request(
 
     None keeps a value, so a merge can set just the status and the sha.
     """
-    changes = convert(
-        {
-            "pr_url": pr_url,
-            "pr_number": pr_number,
-            "pr_status": pr_status,
-            "pr_merge_commit_sha": pr_merge_commit_sha,
-        },
-        TaskChanges,
-    )
-    _updated(
-        await queries.update_task_pull_request(
-            await db(conn),
-            user_id=user_id,
-            task_id=task_id,
-            pr_url=changes.pr_url,
-            pr_number=changes.pr_number,
-            pr_status=changes.pr_status,
-            pr_merge_commit_sha=changes.pr_merge_commit_sha,
-        )
+    await _update_fields(
+        queries.update_task_pull_request,
+        conn,
+        user_id=user_id,
+        task_id=task_id,
+        pr_url=pr_url,
+        pr_number=pr_number,
+        pr_status=pr_status,
+        pr_merge_commit_sha=pr_merge_commit_sha,
     )
 
 
@@ -362,18 +350,13 @@ async def update_task_sub_agents(
     conn: Conn | None = None,
 ) -> None:
     """Replace the task's sub-agent activity and current sub-agent; records a heartbeat."""
-    changes = convert(
-        {"sub_agent_activity": list(sub_agent_activity), "current_sub_agent": current_sub_agent},
-        TaskChanges,
-    )
-    _updated(
-        await queries.update_task_sub_agents(
-            await db(conn),
-            user_id=user_id,
-            task_id=task_id,
-            sub_agent_activity=changes.sub_agent_activity,
-            current_sub_agent=changes.current_sub_agent,
-        )
+    await _update_fields(
+        queries.update_task_sub_agents,
+        conn,
+        user_id=user_id,
+        task_id=task_id,
+        sub_agent_activity=list(sub_agent_activity),
+        current_sub_agent=current_sub_agent,
     )
 
 

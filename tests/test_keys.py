@@ -15,7 +15,10 @@ async def test_set_list_reveal_and_delete_keys(conn: cadb.Connection, user: cadb
     )
     stored = await cadb.set_key(user_id=user.id, provider="anthropic", value=ANTHROPIC, conn=conn)
     await cadb.set_key(
-        user_id=user.id, provider="openai", value="sk-proj-abcdefghijklmnopqrstuvwxyz0123456789-1234", conn=conn
+        user_id=user.id,
+        provider="openai",
+        value="sk-proj-abcdefghijklmnopqrstuvwxyz0123456789-1234",
+        conn=conn,
     )
 
     listed = await cadb.list_keys(user_id=user.id, conn=conn)
@@ -27,7 +30,10 @@ async def test_set_list_reveal_and_delete_keys(conn: cadb.Connection, user: cadb
     assert await cadb.get_key(user_id=user.id, provider="anthropic", conn=conn) == listed[0]
     assert await cadb.reveal_key(user_id=user.id, provider="anthropic", conn=conn) == ANTHROPIC
     revealed = await cadb.reveal_keys(user_id=user.id, conn=conn)
-    assert revealed.values == {"anthropic": ANTHROPIC, "openai": "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789-1234"}
+    assert revealed.values == {
+        "anthropic": ANTHROPIC,
+        "openai": "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789-1234",
+    }
     assert revealed.unreadable == ()
 
     await cadb.delete_key(user_id=user.id, provider="anthropic", conn=conn)

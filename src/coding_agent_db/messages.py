@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from coding_agent_db.errors import NotFoundError, RateLimitExceededError, ValidationError
 from coding_agent_db.ids import new_id
-from coding_agent_db.models import NewMessage, TaskMessage, convert, from_row
+from coding_agent_db.models import NewMessage, TaskMessage, convert, from_row, storable_text
 from coding_agent_db.pool import Conn, db, transaction
 from coding_agent_db.rate_limit import lock_daily_limit
 from coding_agent_db.sql import queries
@@ -63,12 +63,13 @@ async def append_agent_message(
 ) -> int:
     """Append a streamed chunk to an agent reply atomically; returns the reply's new length.
 
-    NotFoundError if the message is not one of the user's agent replies.
+    Characters PostgreSQL cannot store (NUL, unpaired surrogates) become
+    U+FFFD. NotFoundError if the message is not one of the user's agent replies.
     """
     if not isinstance(delta, str):
         raise ValidationError("delta", "must be a string")
     length: int | None = await queries.append_agent_message(
-        await db(conn), user_id=user_id, message_id=message_id, delta=delta
+        await db(conn), user_id=user_id, message_id=message_id, delta=storable_text(delta)
     )
     if length is None:
         raise NotFoundError("no such agent message")

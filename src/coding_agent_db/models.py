@@ -537,10 +537,11 @@ class CreatedApiToken(Model, frozen=True, kw_only=True):
 
 M = TypeVar("M", bound=msgspec.Struct)
 
-_ERROR_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
-
-
+_ERROR_PATH = re.compile(
+    r"^(?P<message>.*?)(?: - at (?:`key` in )?`\$\.?(?P<path>[^`]*)`)?$", re.DOTALL
+)
 _QUOTED_VALUE = re.compile(r"^(Invalid enum value) .*$", re.DOTALL)
+UNSTORABLE = "contains a character PostgreSQL cannot store (NUL or an unpaired surrogate)"
 
 
 def validation_error(exc: Exception) -> ValidationError:
@@ -551,16 +552,60 @@ def validation_error(exc: Exception) -> ValidationError:
     return ValidationError(match["path"] or "<input>", message)
 
 
+def is_storable(text: str) -> bool:
+    """Whether PostgreSQL text can hold ``text`` (no NUL, valid UTF-8 once encoded)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def storable_text(text: str) -> str:
+    """``text`` with what PostgreSQL cannot store (NUL, unpaired surrogates) replaced by U+FFFD."""
+    if is_storable(text):
+        return text
+    text = text.replace("\x00", "\ufffd")
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _unstorable_field(value: Any, path: str) -> str | None:
+    """The path of the first string in ``value`` PostgreSQL cannot store, or None."""
+    if isinstance(value, str):
+        return None if is_storable(value) else path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found = _unstorable_field(key, where) or _unstorable_field(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unstorable_field(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 def convert(value: Any, type_: type[M]) -> M:
     """``value`` (a Struct, or a dict of arguments) checked against ``type_``.
 
-    Nested Structs are checked too (they pass through ``to_builtins`` first).
-    Raises ValidationError naming the first offending field.
+    Nested Structs are checked too (they pass through ``to_builtins`` first),
+    and so is every string: one PostgreSQL cannot store is refused here
+    rather than by the server. Raises ValidationError naming the first
+    offending field.
     """
     try:
-        return msgspec.convert(msgspec.to_builtins(value), type_)
+        builtins = msgspec.to_builtins(value)
+        converted = msgspec.convert(builtins, type_)
     except (msgspec.ValidationError, TypeError) as exc:
         raise validation_error(exc) from None
+    unstorable = _unstorable_field(builtins, "")
+    if unstorable is not None:
+        raise ValidationError(unstorable, UNSTORABLE)
+    return converted
 
 
 def validated(value: M) -> M:

@@ -42,6 +42,9 @@ def _rule(triggers: tuple[str, ...], pattern: str) -> _Rule:
 
 
 _RULES = (
+    # scheme://user:password@host; first, so a user name like x-access-token
+    # does not make the assignment rule below take the host for the value.
+    _rule(("://",), r"(?P<keep>\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(?=@)"),
     # NAME=value, NAME: value, "name": "value" where NAME looks like a secret's name.
     _Rule(
         _SENSITIVE_WORDS,
@@ -61,8 +64,6 @@ _RULES = (
     _rule(("akia",), r"\b(?P<keep>AKIA)[0-9A-Z]{16}\b"),
     _rule(("aiza",), r"\b(?P<keep>AIza)[0-9A-Za-z_-]{30,}"),
     _rule(("xox",), r"\b(?P<keep>xox[abposr]-)[A-Za-z0-9-]{10,}"),
-    # scheme://user:password@host
-    _rule(("://",), r"(?P<keep>\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(?=@)"),
 )
 
 

@@ -2,8 +2,9 @@
 
 A task's log is appended with one ``UPDATE ... SET logs = logs || $entries``:
 nothing is read first, so concurrent appends all land. Every entry is
-redacted (see ``redact``) and truncated to ``MAX_LOG_MESSAGE_LENGTH`` before
-it is stored: a log line never fails an agent run for being long.
+redacted (see ``redact``), truncated to ``MAX_LOG_MESSAGE_LENGTH`` and cleaned
+of characters PostgreSQL cannot store before it is stored: a log line never
+fails an agent run for being long or containing raw bytes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from coding_agent_db.models import (
     TaskSummary,
     convert,
     from_row,
+    storable_text,
     validated,
 )
 from coding_agent_db.pool import Conn, Connection, db, transaction
@@ -63,6 +65,7 @@ __all__ = [
 
 MAX_LOG_MESSAGE_LENGTH = 2000
 MAX_PAGE_SIZE = 100
+_MAX_INDEX = 2**31 - 1  # the SQL's integer; no jsonb array is longer
 
 _FIRST_PAGE = TaskCursor(created_at=datetime.max.replace(tzinfo=UTC), id="")
 
@@ -82,6 +85,9 @@ def _stored_entries(entries: Sequence[LogEntry]) -> list[LogEntry]:
     for index, entry in enumerate(entries):
         if not isinstance(entry, LogEntry):
             raise ValidationError(f"entries[{index}]", "must be a LogEntry")
+        if isinstance(entry.message, str):
+            # Agents print raw bytes too: clean rather than refuse.
+            entry = replace(entry, message=storable_text(entry.message))
         try:
             entry = validated(entry)
         except ValidationError as exc:
@@ -201,7 +207,7 @@ async def get_task_logs(
     if after < 0:
         raise ValidationError("after", "must be >= 0")
     entries = await queries.get_task_logs(
-        await db(conn), user_id=user_id, task_id=task_id, after=after
+        await db(conn), user_id=user_id, task_id=task_id, after=min(after, _MAX_INDEX)
     )
     return None if entries is None else msgspec.convert(entries, list[LogEntry])
 

@@ -73,7 +73,9 @@ async def raw_run(conn: asyncpg.Connection[asyncpg.Record], user_id: str) -> Non
     task_id = new_id()
     await conn.execute(BASELINE.raw_create_task.sql, task_id, user_id, "Fix the bug", "claude")
     for row in await conn.fetch(BASELINE.raw_fetch_keys.sql, user_id):
-        keyring.decrypt(row["value"], crypto.SecretContext("keys", "value", user_id, row["provider"]))
+        keyring.decrypt(
+            row["value"], crypto.SecretContext("keys", "value", user_id, row["provider"])
+        )
     await conn.execute(BASELINE.raw_start_task.sql, task_id, user_id)
     for _ in range(LOG_APPENDS):
         entry = [{"type": "info", "message": MESSAGE, "timestamp": datetime.now(UTC).isoformat()}]
@@ -115,7 +117,9 @@ async def layer_run(conn: cadb.Connection, user_id: str) -> None:
     )
     reply = await cadb.start_agent_message(user_id=user_id, task_id=task.id, conn=conn)
     for _ in range(STREAM_CHUNKS):
-        await cadb.append_agent_message(user_id=user_id, message_id=reply.id, delta=DELTA, conn=conn)
+        await cadb.append_agent_message(
+            user_id=user_id, message_id=reply.id, delta=DELTA, conn=conn
+        )
     for _ in range(POLLS):
         polled = await cadb.get_task(user_id=user_id, task_id=task.id, conn=conn)
         assert polled is not None
@@ -151,10 +155,16 @@ async def seed_users(pool: asyncpg.Pool[asyncpg.Record]) -> list[str]:
                 ),
                 conn=pool,
             )
-            await cadb.set_key(user_id=user.id, provider="anthropic", value="sk-ant-" + "a" * 40, conn=pool)
-            await cadb.set_key(user_id=user.id, provider="openai", value="sk-proj-" + "b" * 40, conn=pool)
+            await cadb.set_key(
+                user_id=user.id, provider="anthropic", value="sk-ant-" + "a" * 40, conn=pool
+            )
+            await cadb.set_key(
+                user_id=user.id, provider="openai", value="sk-proj-" + "b" * 40, conn=pool
+            )
             # The workload measures statements, not the daily limit.
-            await cadb.set_setting(user_id=user.id, key="maxMessagesPerDay", value="999999999", conn=pool)
+            await cadb.set_setting(
+                user_id=user.id, key="maxMessagesPerDay", value="999999999", conn=pool
+            )
             users.append(user.id)
         return users
     finally:
@@ -225,7 +235,9 @@ async def pooled(url: str, layer: bool) -> AsyncIterator[Callable[[], Any]]:
     if layer:
         pool = await cadb.create_pool(url)
     else:
-        pool = await asyncpg.create_pool(url, min_size=POOL_SIZE, max_size=POOL_SIZE, init=_stdlib_json)
+        pool = await asyncpg.create_pool(
+            url, min_size=POOL_SIZE, max_size=POOL_SIZE, init=_stdlib_json
+        )
     yield pool.acquire
     await pool.close()
 

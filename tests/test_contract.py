@@ -45,7 +45,7 @@ EXPECTED_UNSCOPED = {
 }
 
 _BLOCK = re.compile(r"^-- name: (?P<header>.+)$", re.MULTILINE)
-_HEADER = re.compile(r"^(?P<name>\w+)\((?P<params>[^)]*)\)(?P<op>[$^!#]?)$")
+_HEADER = re.compile(r"^(?P<name>\w+)(?:\((?P<params>[^)]*)\))?(?P<op>[$^!#]?)$")
 
 
 class SqlQuery(msgspec.Struct, frozen=True):
@@ -66,7 +66,7 @@ def parse_queries(text: str) -> list[SqlQuery]:
         lines = block.strip().splitlines()
         doc = " ".join(line[2:].strip() for line in lines if line.startswith("--"))
         body = "\n".join(line for line in lines if not line.startswith("--"))
-        params = tuple(p.strip() for p in header["params"].split(",") if p.strip())
+        params = tuple(p.strip() for p in (header["params"] or "").split(",") if p.strip())
         parsed.append(SqlQuery(header["name"], params, doc, body))
     return parsed
 

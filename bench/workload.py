@@ -6,6 +6,11 @@ decrypt them (legacy AES-256-CBC), start, 50 log appends, a user message, an
 agent message streamed in 20 chunks, 10 polls of the whole task, 2 listings,
 finish. Users: 100, each with 2 keys, picked round-robin.
 
+The layer does the same work in 88 statements: its create_task and
+create_user_message enforce the daily limit atomically, the rate check being
+part of the insert (lock_daily_usage(), migration 0010), where the baseline
+checks and inserts separately, which concurrent requests can overrun.
+
 Modes: (a) one connection, runs back to back; (b) a pool of 10 connections,
 32 runs in flight, each run holding one connection (asyncpg's stock pool for
 the baseline, ``coding_agent_db.create_pool()`` for the layer). Reported:
@@ -97,8 +102,12 @@ async def raw_run(conn: asyncpg.Connection[asyncpg.Record], user_id: str) -> Non
 
 
 async def layer_run(conn: cadb.Connection, user_id: str) -> None:
-    """One task run through coding_agent_db's public API."""
-    await cadb.check_rate_limit(user_id=user_id, conn=conn)
+    """One task run through coding_agent_db's public API, as the platform calls it.
+
+    The rate check is create_task's own: it counts today's usage after locking
+    the user, in the statement that inserts (see rate_limit.py), so a run does
+    not call check_rate_limit first; create_user_message enforces it too.
+    """
     task = await cadb.create_task(
         user_id=user_id, task=cadb.NewTask(prompt="Fix the bug", selected_agent="claude"), conn=conn
     )
@@ -314,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{result.layer_runs_per_s:>14.1f} r/s{result.ratio:>8.3f}"
         )
     print(f"median of {args.rounds} rounds x {args.seconds:g} s after a warm-up round")
+    print("the layer's rate check is inside create_task/create_user_message (atomic limit)")
     if args.json:
         args.json.write_bytes(msgspec.json.encode(results))
     return 0

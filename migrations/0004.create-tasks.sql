@@ -1,7 +1,8 @@
 -- Tasks: one coding task an agent runs in a sandbox, with its streamed log.
 -- Soft-deleted rows (deleted_at set) stay for audit until purged; the partial
 -- index over live rows serves both a user's newest-first listing and the count
--- of today's tasks for the daily limit. (user_id, id) is unique so that
+-- of today's tasks for the daily limit; the one over deleted rows serves the
+-- purge and the daily count's "is this message's task deleted" probe. (user_id, id) is unique so that
 -- task_messages can reference a task together with its owner.
 -- depends: 0001.create-users
 
@@ -62,8 +63,11 @@ CREATE INDEX tasks_user_id_created_at_idx
     ON tasks (user_id, created_at DESC, id DESC)
     WHERE deleted_at IS NULL;
 
-CREATE INDEX tasks_deleted_at_idx
-    ON tasks (deleted_at)
+-- Soft-deleted tasks only: the daily count probes it by id for every user
+-- message it counts (is that message's task deleted?), and the purge reads
+-- it whole, deleted_at included, without touching live rows.
+CREATE INDEX tasks_deleted_idx
+    ON tasks (id, deleted_at)
     WHERE deleted_at IS NOT NULL;
 
 COMMENT ON TABLE tasks IS 'Coding tasks run by an agent in a sandbox.';

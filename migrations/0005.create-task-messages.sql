@@ -1,7 +1,8 @@
 -- Task messages: the chat between a user and the agent of one task. A message
 -- references its task together with the owner, (user_id, task_id), so it can
 -- never hang off another user's task. The partial index on user-role messages
--- serves the daily limit, which counts them.
+-- serves the daily limit, which counts them (task_id included, to check each
+-- one's task without visiting the table).
 -- depends: 0004.create-tasks
 
 SET LOCAL lock_timeout = '5s';
@@ -23,6 +24,7 @@ CREATE INDEX task_messages_user_id_task_id_created_at_idx
 
 CREATE INDEX task_messages_user_id_created_at_idx
     ON task_messages (user_id, created_at)
+    INCLUDE (task_id)
     WHERE role = 'user';
 
 COMMENT ON TABLE task_messages IS 'Messages between a user and the agent of a task.';

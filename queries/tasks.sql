@@ -1,8 +1,8 @@
 -- Tasks: coding tasks an agent runs. Soft-deleted tasks (deleted_at set) are
 -- invisible to every query here but the purge.
 
--- name: create_task(user_id, id, prompt, title, repo_url, selected_agent, selected_model, install_dependencies, max_duration, keep_alive, enable_browser, mcp_server_ids, daily_limit)^
--- Create a pending task if the user's usage today is under daily_limit; None otherwise. Run after lock_user_for_daily_limit, in its transaction.
+-- name: create_task(user_id, id, prompt, title, repo_url, selected_agent, selected_model, install_dependencies, max_duration, keep_alive, enable_browser, mcp_server_ids, default_daily_limit)^
+-- Create a pending task if the user's usage today is under their limit (their setting, else default_daily_limit), counted after locking the user; None otherwise.
 INSERT INTO tasks (
     id,
     user_id,
@@ -30,9 +30,8 @@ SELECT
     :keep_alive,
     :enable_browser,
     :mcp_server_ids
-FROM daily_usage
-WHERE daily_usage.user_id = :user_id
-    AND daily_usage.used < :daily_limit
+FROM lock_daily_usage(:user_id) AS usage
+WHERE usage.used < COALESCE(usage.max_messages_per_day, :default_daily_limit)
 RETURNING
     id,
     user_id,

@@ -293,7 +293,8 @@ def test_altered_prefix_or_key_id_is_refused() -> None:
         f"{kid}:{payload_text}",
         payload_text,
         f"v1:{flipped_id}:{payload_text}",
-        f"v1:{kid.upper()}:{payload_text}",
+        # (an id of digits only has no upper case: that would be no alteration)
+        *([f"v1:{kid.upper()}:{payload_text}"] if kid.upper() != kid else []),
         f"v1::{payload_text}",
         f"v1:{kid}{payload_text}",
         f"v1:{key_id(other)}:{payload_text}",  # another configured key's id

@@ -211,19 +211,22 @@ async def test_appending_to_a_missing_message_raises_not_found(
         await cadb.append_agent_message(user_id=user.id, message_id=new_id(), delta="x", conn=conn)
 
 
-async def test_appending_to_an_agent_reply_of_a_deleted_task_raises_not_found(
+async def test_a_chunk_arriving_after_its_task_was_deleted_is_kept_out_of_sight(
     conn: cadb.Connection, user: cadb.User, task: cadb.Task
 ) -> None:
+    """A user deleting a task races the agent streaming into it: the late chunk
+    must not fail the stream, and the reply stays hidden with its task."""
     reply = await cadb.start_agent_message(user_id=user.id, task_id=task.id, conn=conn)
     await cadb.delete_task(user_id=user.id, task_id=task.id, conn=conn)
-    before = await checks.get_raw_task_messages_text(conn, task_id=task.id)
 
+    length = await cadb.append_agent_message(
+        user_id=user.id, message_id=reply.id, delta="late chunk", conn=conn
+    )
+
+    assert length == len("late chunk")
+    assert await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn) == []
     with pytest.raises(cadb.NotFoundError):
-        await cadb.append_agent_message(
-            user_id=user.id, message_id=reply.id, delta="late chunk", conn=conn
-        )
-
-    assert await checks.get_raw_task_messages_text(conn, task_id=task.id) == before
+        await cadb.start_agent_message(user_id=user.id, task_id=task.id, conn=conn)
 
 
 async def test_append_agent_message_refuses_a_delta_that_is_not_text(

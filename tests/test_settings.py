@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import coding_agent_db as cadb
-from coding_agent_db.settings import DEFAULT_MAX_MESSAGES_PER_DAY
+from coding_agent_db.rate_limit import DEFAULT_MAX_MESSAGES_PER_DAY
 
 
 async def test_set_get_list_and_delete_a_setting(conn: cadb.Connection, user: cadb.User) -> None:

@@ -22,10 +22,10 @@ DOTENV_FILES = (".env.local", ".env")
 
 
 @functools.cache
-def _dotenv(cwd: Path) -> dict[str, str]:
+def _dotenv(cwd: str) -> dict[str, str]:
     merged: dict[str, str] = {}
     for name in reversed(DOTENV_FILES):
-        path = cwd / name
+        path = Path(cwd, name)
         if path.is_file():
             merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
     return merged
@@ -35,7 +35,7 @@ def env(name: str) -> str | None:
     """The value of ``name``, or None when it is unset or empty everywhere."""
     value = os.environ.get(name)
     if value is None:
-        value = _dotenv(Path.cwd()).get(name)
+        value = _dotenv(os.getcwd()).get(name)
     return value or None
 
 

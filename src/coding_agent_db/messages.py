@@ -3,11 +3,11 @@ agent's replies, streamed in with atomic appends."""
 
 from __future__ import annotations
 
-from coding_agent_db.errors import NotFoundError, RateLimitExceededError, ValidationError
+from coding_agent_db.errors import NotFoundError, ValidationError
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import NewMessage, TaskMessage, convert, from_row, storable_text
-from coding_agent_db.pool import Conn, db, transaction
-from coding_agent_db.rate_limit import lock_daily_limit
+from coding_agent_db.pool import Conn, db
+from coding_agent_db.rate_limit import default_daily_limit, limit_exceeded
 from coding_agent_db.sql import queries
 
 __all__ = [
@@ -25,24 +25,24 @@ async def create_user_message(
 ) -> TaskMessage:
     """Add the user's message to their task, counted against the daily limit.
 
+    One statement locks the user, counts and inserts (see ``rate_limit``).
     Raises RateLimitExceededError when the limit is used up (even under
     concurrent sends), NotFoundError if the task is not the user's.
     """
     message = convert({"content": content}, NewMessage)
-    async with transaction(conn) as tx:
-        limit, reset_at = await lock_daily_limit(tx, user_id)
-        row = await queries.create_user_message(
-            tx,
-            user_id=user_id,
-            id=new_id(),
-            task_id=task_id,
-            content=message.content,
-            daily_limit=limit,
-        )
-        if row is None:
-            if await queries.get_task_status(tx, user_id=user_id, task_id=task_id) is None:
-                raise NotFoundError("no such task")
-            raise RateLimitExceededError(total=limit, reset_at=reset_at)
+    database = await db(conn)
+    row = await queries.create_user_message(
+        database,
+        user_id=user_id,
+        id=new_id(),
+        task_id=task_id,
+        content=message.content,
+        default_daily_limit=default_daily_limit(),
+    )
+    if row is None:
+        if await queries.get_task_status(database, user_id=user_id, task_id=task_id) is None:
+            raise NotFoundError("no such task")
+        raise await limit_exceeded(user_id=user_id, conn=database)
     return from_row(row, TaskMessage)
 
 

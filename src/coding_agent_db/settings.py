@@ -1,23 +1,21 @@
 """Settings: per-user overrides of environment defaults.
 
-``maxMessagesPerDay`` is the one the data layer itself reads: the daily limit
-of tasks + user messages is the user's setting, else ``MAX_MESSAGES_PER_DAY``,
-else ``DEFAULT_MAX_MESSAGES_PER_DAY``.
+``maxMessagesPerDay`` is the one the data layer itself reads (see
+``rate_limit``); it must be a whole number, which ``set_setting`` checks.
 """
 
 from __future__ import annotations
 
-import logging
+import re
 
-from coding_agent_db.config import env_int
 from coding_agent_db.errors import NotFoundError, ValidationError, user_must_exist
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import NewSetting, Setting, convert, from_row
 from coding_agent_db.pool import Conn, db
+from coding_agent_db.rate_limit import check_rate_limit
 from coding_agent_db.sql import queries
 
 __all__ = [
-    "DEFAULT_MAX_MESSAGES_PER_DAY",
     "MAX_MESSAGES_PER_DAY",
     "delete_setting",
     "get_setting",
@@ -26,26 +24,8 @@ __all__ = [
     "set_setting",
 ]
 
-log = logging.getLogger(__name__)
-
 MAX_MESSAGES_PER_DAY = "maxMessagesPerDay"
-DEFAULT_MAX_MESSAGES_PER_DAY = 5
-
-
-def _parse_limit(value: str) -> int | None:
-    """The integer a limit setting holds, or None when it holds something else."""
-    text = value.strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
-
-
-def daily_limit(setting: str | None) -> int:
-    """The daily limit given the user's ``maxMessagesPerDay`` setting (or None)."""
-    if setting is not None:
-        limit = _parse_limit(setting)
-        if limit is not None:
-            return limit
-        log.warning("ignoring a %s setting that is not a whole number", MAX_MESSAGES_PER_DAY)
-    return env_int("MAX_MESSAGES_PER_DAY", DEFAULT_MAX_MESSAGES_PER_DAY)
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")  # as the daily_usage view reads it
 
 
 async def get_setting(*, user_id: str, key: str, conn: Conn | None = None) -> Setting | None:
@@ -65,7 +45,7 @@ async def list_settings(*, user_id: str, conn: Conn | None = None) -> list[Setti
 async def set_setting(*, user_id: str, key: str, value: str, conn: Conn | None = None) -> Setting:
     """Set one of the user's settings; known settings are checked (e.g. a limit is a number)."""
     setting = convert({"key": key, "value": value}, NewSetting)
-    if setting.key == MAX_MESSAGES_PER_DAY and _parse_limit(setting.value) is None:
+    if setting.key == MAX_MESSAGES_PER_DAY and _WHOLE_NUMBER.fullmatch(setting.value) is None:
         raise ValidationError("value", f"{MAX_MESSAGES_PER_DAY} must be a whole number >= 0")
     with user_must_exist():
         row = await queries.upsert_setting(
@@ -81,6 +61,5 @@ async def delete_setting(*, user_id: str, key: str, conn: Conn | None = None) ->
 
 
 async def max_messages_per_day(*, user_id: str, conn: Conn | None = None) -> int:
-    """The user's daily limit of tasks + user messages."""
-    setting = await get_setting(user_id=user_id, key=MAX_MESSAGES_PER_DAY, conn=conn)
-    return daily_limit(None if setting is None else setting.value)
+    """The user's daily limit of tasks + user messages (NotFoundError: no such user)."""
+    return (await check_rate_limit(user_id=user_id, conn=conn)).total

@@ -14,17 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from msgspec.structs import replace
 
-from coding_agent_db.errors import (
-    InvalidTransitionError,
-    NotFoundError,
-    RateLimitExceededError,
-    ValidationError,
-)
+from coding_agent_db.errors import InvalidTransitionError, NotFoundError, ValidationError
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import (
+    AgentSource,
     LogEntry,
+    LogType,
     NewTask,
     SubAgentActivity,
     Task,
@@ -34,11 +30,12 @@ from coding_agent_db.models import (
     TaskSummary,
     convert,
     from_row,
+    literal_values,
     storable_text,
     validated,
 )
-from coding_agent_db.pool import Conn, Connection, db, transaction
-from coding_agent_db.rate_limit import lock_daily_limit
+from coding_agent_db.pool import Conn, db, transaction
+from coding_agent_db.rate_limit import default_daily_limit, limit_exceeded
 from coding_agent_db.redact import redact
 from coding_agent_db.sql import queries
 
@@ -67,6 +64,7 @@ MAX_LOG_MESSAGE_LENGTH = 2000
 MAX_PAGE_SIZE = 100
 _MAX_INDEX = 2**31 - 1  # the SQL's integer; no jsonb array is longer
 
+_LOG_TYPES = literal_values(LogType)
 _FIRST_PAGE = TaskCursor(created_at=datetime.max.replace(tzinfo=UTC), id="")
 
 
@@ -79,32 +77,45 @@ def truncate_log_message(message: str) -> str:
 
 
 def _stored_entries(entries: Sequence[LogEntry]) -> list[LogEntry]:
-    """The entries as they are stored: checked, redacted, truncated, timestamped."""
+    """The entries as they are stored: checked, cleaned, redacted, truncated, timestamped.
+
+    Checked field by field rather than through ``validated()``: this runs for
+    every log line of every agent, and the message is cleaned, not refused.
+    """
     now = datetime.now(UTC)
     stored = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, LogEntry):
             raise ValidationError(f"entries[{index}]", "must be a LogEntry")
-        if isinstance(entry.message, str):
-            # Agents print raw bytes too: clean rather than refuse.
-            entry = replace(entry, message=storable_text(entry.message))
-        try:
-            entry = validated(entry)
-        except ValidationError as exc:
-            raise ValidationError(f"entries[{index}].{exc.field}", exc.message) from None
+        if entry.type not in _LOG_TYPES:
+            raise ValidationError(f"entries[{index}].type", "Invalid enum value")
+        if not isinstance(entry.message, str):
+            raise ValidationError(f"entries[{index}].message", "must be a string")
+        if entry.timestamp is not None and not isinstance(entry.timestamp, datetime):
+            raise ValidationError(f"entries[{index}].timestamp", "must be a datetime")
+        source = entry.agent_source
+        if source is not None:
+            try:
+                source = convert(source, AgentSource)
+            except ValidationError as exc:
+                raise ValidationError(
+                    f"entries[{index}].agentSource.{exc.field}", exc.message
+                ) from None
         stored.append(
-            replace(
-                entry,
-                message=truncate_log_message(redact(entry.message)),
+            LogEntry(
+                type=entry.type,
+                # Agents print raw bytes too: clean rather than refuse.
+                message=truncate_log_message(redact(storable_text(entry.message))),
                 timestamp=entry.timestamp or now,
+                agent_source=source,
             )
         )
     return stored
 
 
-async def _check_connectors(tx: Connection, user_id: str, connector_ids: list[str]) -> None:
+async def _check_connectors(database: Conn, user_id: str, connector_ids: list[str]) -> None:
     """ValidationError unless every id names one of the user's connectors."""
-    owned = await queries.count_connectors(tx, user_id=user_id, connector_ids=connector_ids)
+    owned = await queries.count_connectors(database, user_id=user_id, connector_ids=connector_ids)
     if owned != len(connector_ids):
         raise ValidationError("mcp_server_ids", "names a connector the user does not have")
 
@@ -112,34 +123,35 @@ async def _check_connectors(tx: Connection, user_id: str, connector_ids: list[st
 async def create_task(*, user_id: str, task: NewTask, conn: Conn | None = None) -> Task:
     """Create a pending task, counted against the user's daily limit.
 
+    One statement locks the user, counts and inserts (see ``rate_limit``).
     Raises RateLimitExceededError (remaining 0, reset time) when the limit is
-    used up, even under concurrent creates; ValidationError when
-    ``mcp_server_ids`` names a connector the user does not have.
+    used up, even under concurrent creates; NotFoundError if there is no such
+    user; ValidationError when ``mcp_server_ids`` names a connector the user
+    does not have.
     """
     task = validated(task)
+    database = await db(conn)
     mcp_server_ids = list(dict.fromkeys(task.mcp_server_ids))
-    async with transaction(conn) as tx:
-        limit, reset_at = await lock_daily_limit(tx, user_id)
-        if mcp_server_ids:
-            await _check_connectors(tx, user_id, mcp_server_ids)
-        row = await queries.create_task(
-            tx,
-            user_id=user_id,
-            id=new_id(),
-            prompt=task.prompt,
-            title=task.title,
-            repo_url=task.repo_url,
-            selected_agent=task.selected_agent,
-            selected_model=task.selected_model,
-            install_dependencies=task.install_dependencies,
-            max_duration=task.max_duration,
-            keep_alive=task.keep_alive,
-            enable_browser=task.enable_browser,
-            mcp_server_ids=mcp_server_ids,
-            daily_limit=limit,
-        )
+    if mcp_server_ids:
+        await _check_connectors(database, user_id, mcp_server_ids)
+    row = await queries.create_task(
+        database,
+        user_id=user_id,
+        id=new_id(),
+        prompt=task.prompt,
+        title=task.title,
+        repo_url=task.repo_url,
+        selected_agent=task.selected_agent,
+        selected_model=task.selected_model,
+        install_dependencies=task.install_dependencies,
+        max_duration=task.max_duration,
+        keep_alive=task.keep_alive,
+        enable_browser=task.enable_browser,
+        mcp_server_ids=mcp_server_ids,
+        default_daily_limit=default_daily_limit(),
+    )
     if row is None:
-        raise RateLimitExceededError(total=limit, reset_at=reset_at)
+        raise await limit_exceeded(user_id=user_id, conn=database)
     return from_row(row, Task)
 
 

@@ -1,0 +1,2 @@
+-- Undo 0010.create-lock-daily-usage-function.
+DROP FUNCTION lock_daily_usage(text);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -76,3 +77,21 @@ async def test_rotate_keys_command_rewrites_old_values_and_reports(
     last = run_python(["-m", "coding_agent_db", "rotate-keys"], **without_old)
     assert last.returncode == 0, last.stdout
     assert "could not be decrypted" not in last.stdout
+
+
+def test_the_benchmark_runs_both_implementations(
+    server_url: str, tmp_path: Path, encryption_key: str
+) -> None:
+    # Speed is measured by make bench, not here: this only keeps the code working.
+    out = tmp_path / "bench.json"
+    result = run_python(
+        ["-m", "bench.workload", "--rounds", "1", "--seconds", "0.2", "--json", str(out)],
+        BENCH_POSTGRES_URL=server_url,
+        ENCRYPTION_KEY=encryption_key,
+    )
+    assert result.returncode == 0, result.stderr
+    modes = {mode["mode"]: mode for mode in json.loads(out.read_text())}
+    assert set(modes) == {"single", "pool"}
+    for mode in modes.values():
+        assert mode["raw_runs_per_s"] > 0
+        assert mode["layer_runs_per_s"] > 0

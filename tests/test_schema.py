@@ -13,7 +13,7 @@ import pytest
 
 import coding_agent_db as cadb
 from coding_agent_db.ids import new_id
-from coding_agent_db.migrate import pending_migrations
+from coding_agent_db.migrate import apply_migrations, pending_migrations, rollback_migrations
 from tests.conftest import FreshDatabase, MakeUser, checks
 
 REPO = Path(__file__).resolve().parents[1]
@@ -176,3 +176,11 @@ def test_every_migration_has_a_rollback_and_a_reason() -> None:
         first = path.read_text().splitlines()[0]
         assert first.startswith("-- "), path.name
         assert "depends" not in first, path.name
+
+
+def test_python_migration_helpers_round_trip(blank_database: str) -> None:
+    all_ids = pending_migrations(blank_database)
+    assert apply_migrations(blank_database) == len(all_ids)
+    assert apply_migrations(blank_database) == 0
+    assert rollback_migrations(blank_database) == len(all_ids)
+    assert pending_migrations(blank_database) == all_ids

@@ -105,8 +105,27 @@ def _connector(row: Mapping[str, Any]) -> Connector:
     )
 
 
-def _encrypted_env(env: dict[str, str], user_id: str, connector_id: str) -> str:
-    return encrypt(msgspec.json.encode(env).decode(), secret_context(user_id, connector_id, "env"))
+def _stored_fields(connector: NewConnector, user_id: str, connector_id: str) -> dict[str, Any]:
+    """The columns a connector writes, its secrets encrypted for its row (None: no secret)."""
+    env = connector.env
+    return {
+        "name": connector.name,
+        "description": connector.description,
+        "type": connector.type,
+        "base_url": connector.base_url,
+        "oauth_client_id": connector.oauth_client_id,
+        "oauth_client_secret": encrypt_optional(
+            connector.oauth_client_secret,
+            secret_context(user_id, connector_id, "oauth_client_secret"),
+        ),
+        "command": connector.command,
+        "env": None
+        if env is None
+        else encrypt(
+            msgspec.json.encode(env).decode(), secret_context(user_id, connector_id, "env")
+        ),
+        "status": connector.status,
+    }
 
 
 async def create_connector(
@@ -120,18 +139,7 @@ async def create_connector(
             await db(conn),
             user_id=user_id,
             id=connector_id,
-            name=connector.name,
-            description=connector.description,
-            type=connector.type,
-            base_url=connector.base_url,
-            oauth_client_id=connector.oauth_client_id,
-            oauth_client_secret=encrypt_optional(
-                connector.oauth_client_secret,
-                secret_context(user_id, connector_id, "oauth_client_secret"),
-            ),
-            command=connector.command,
-            env=_encrypted_env(connector.env, user_id, connector_id) if connector.env else None,
-            status=connector.status,
+            **_stored_fields(connector, user_id, connector_id),
         )
     return _connector(row)
 
@@ -151,18 +159,7 @@ async def update_connector(
         await db(conn),
         user_id=user_id,
         connector_id=connector_id,
-        name=connector.name,
-        description=connector.description,
-        type=connector.type,
-        base_url=connector.base_url,
-        oauth_client_id=connector.oauth_client_id,
-        oauth_client_secret=encrypt_optional(
-            connector.oauth_client_secret,
-            secret_context(user_id, connector_id, "oauth_client_secret"),
-        ),
-        command=connector.command,
-        env=None if connector.env is None else _encrypted_env(connector.env, user_id, connector_id),
-        status=connector.status,
+        **_stored_fields(connector, user_id, connector_id),
     )
     if row is None:
         raise NotFoundError("no such connector")

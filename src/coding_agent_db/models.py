@@ -81,9 +81,6 @@ ConnectorStatus = Literal["connected", "disconnected"]
 LogType = Literal["info", "command", "error", "success", "subagent"]
 SubAgentStatus = Literal["running", "completed", "error"]
 
-FINAL_STATUSES: frozenset[TaskStatus] = frozenset({"completed", "error", "stopped"})
-"""Statuses a task never leaves; reaching one sets ``completed_at``."""
-
 # Constrained scalars of the insert models.
 Text = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
 """A required, non-blank short text: names, usernames, external ids."""

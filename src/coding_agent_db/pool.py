@@ -118,8 +118,11 @@ class _LoopPool:
         finally:
             try:
                 await asyncio.wait_for(self.pool.close(), _CLOSE_TIMEOUT)
-            except (TimeoutError, asyncio.CancelledError):
+            except TimeoutError:
                 self.pool.terminate()
+            except asyncio.CancelledError:
+                self.pool.terminate()
+                raise
 
     async def arm(self) -> None:
         await anext(self.closer)  # suspended at its yield, so the loop tracks it

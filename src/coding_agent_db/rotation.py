@@ -25,7 +25,7 @@ from coding_agent_db.crypto import Keyring, SecretContext, keyring
 from coding_agent_db.errors import DecryptionError, ValidationError
 from coding_agent_db.keys import value_context as key_context
 from coding_agent_db.models import Model
-from coding_agent_db.pool import Conn, transaction
+from coding_agent_db.pool import Conn, db, transaction
 from coding_agent_db.sql import queries
 from coding_agent_db.users import token_context as user_context
 
@@ -113,10 +113,10 @@ async def rotate_keys(
     if not 1 <= batch_size <= 10_000:
         raise ValidationError("batch_size", "must be between 1 and 10000")
     ring = keyring()
-    async with transaction(conn) as tx:
-        total = 0
-        for table in _TABLES:
-            total += await getattr(queries, table.count_query)(tx)
+    database = await db(conn)
+    total = 0
+    for table in _TABLES:
+        total += await getattr(queries, table.count_query)(database)
     done = rewritten = 0
     unreadable: list[str] = []
     for table in _TABLES:

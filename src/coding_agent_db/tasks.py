@@ -28,6 +28,7 @@ from coding_agent_db.models import (
     TaskCursor,
     TaskStatus,
     TaskSummary,
+    checked_choice,
     convert,
     from_row,
     literal_values,
@@ -87,7 +88,7 @@ def _stored_entries(entries: Sequence[LogEntry]) -> list[LogEntry]:
     for index, entry in enumerate(entries):
         if not isinstance(entry, LogEntry):
             raise ValidationError(f"entries[{index}]", "must be a LogEntry")
-        if entry.type not in _LOG_TYPES:
+        if not isinstance(entry.type, str) or entry.type not in _LOG_TYPES:
             raise ValidationError(f"entries[{index}].type", "Invalid enum value")
         if not isinstance(entry.message, str):
             raise ValidationError(f"entries[{index}].message", "must be a string")
@@ -239,6 +240,7 @@ async def update_task_status(
     InvalidTransitionError for a task already in a final status, NotFoundError
     for a task that is not the user's.
     """
+    checked_choice("status", status, TaskStatus)
     changes = convert({"status": status, "progress": progress, "error": error}, TaskChanges)
     database = await db(conn)
     updated = await queries.update_task_status(

@@ -118,6 +118,22 @@ async def conn() -> AsyncIterator[cadb.Connection]:
 
 
 @pytest.fixture
+async def bulk_tasks(conn: cadb.Connection) -> AsyncIterator[cadb.Connection]:
+    """``conn`` inside a transaction holding 100k tasks of 2000 users; rolled back after."""
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        count = await checks.insert_bulk_tasks(conn, user_count=2000, tasks_per_user=50)
+        assert count == 100_000
+        # Real users have settings too; on an empty table a sequential scan is cheapest.
+        await checks.insert_bulk_settings(conn, user_count=2000)
+        await checks.analyze_tables(conn)
+        yield conn
+    finally:
+        await transaction.rollback()
+
+
+@pytest.fixture
 def make_user() -> MakeUser:
     """Create a fresh user signed in with a random identity."""
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +13,7 @@ from coding_agent_db.ids import new_id
 from coding_agent_db.models import TaskStatus
 from coding_agent_db.sql import queries
 from tests.conftest import MakeUser, checks
+from tests.plans import parsed_plan
 
 EXPLAIN = "EXPLAIN (FORMAT JSON) "
 FINAL_STATUSES: tuple[TaskStatus, ...] = ("completed", "error", "stopped")
@@ -209,35 +208,6 @@ async def test_list_tasks_shows_only_the_users_own_tasks(
     mine = await new_task(user.id, conn)
     await new_task(other_user.id, conn)
     assert [task.id for task in await cadb.list_tasks(user_id=user.id, conn=conn)] == [mine.id]
-
-
-def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every node of an EXPLAIN (FORMAT JSON) plan tree."""
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from plan_nodes(child)
-
-
-def parsed_plan(explained: Any) -> list[dict[str, Any]]:
-    """The nodes of the plan of an EXPLAIN (FORMAT JSON) result (json text or decoded)."""
-    document = json.loads(explained) if isinstance(explained, str) else explained
-    return list(plan_nodes(document[0]["Plan"]))
-
-
-@pytest.fixture
-async def bulk_tasks(conn: cadb.Connection) -> AsyncIterator[cadb.Connection]:
-    """``conn`` inside a transaction holding 100k tasks of 2000 users; rolled back after."""
-    transaction = conn.transaction()
-    await transaction.start()
-    try:
-        count = await checks.insert_bulk_tasks(conn, user_count=2000, tasks_per_user=50)
-        assert count == 100_000
-        # Real users have settings too; on an empty table a sequential scan is cheapest.
-        await checks.insert_bulk_settings(conn, user_count=2000)
-        await checks.analyze_tables(conn)
-        yield conn
-    finally:
-        await transaction.rollback()
 
 
 async def test_list_tasks_first_page_uses_no_sequential_scan_at_100k_tasks(

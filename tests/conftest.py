@@ -8,10 +8,12 @@ Tests stay independent by working on users of their own.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiosql
 import psycopg
 import pytest
+from asyncpg.connection import LoggedQuery
 from psycopg import sql
 
 import coding_agent_db as cadb
@@ -131,6 +134,23 @@ async def bulk_tasks(conn: cadb.Connection) -> AsyncIterator[cadb.Connection]:
         yield conn
     finally:
         await transaction.rollback()
+
+
+@asynccontextmanager
+async def recorded_queries(conn: cadb.Connection) -> AsyncIterator[list[str]]:
+    """The statements sent on ``conn`` inside the block (asyncpg's query logger)."""
+    sent: list[str] = []
+
+    def record(logged: LoggedQuery) -> None:
+        sent.append(logged.query)
+
+    conn.add_query_logger(record)
+    try:
+        yield sent
+        # asyncpg calls query loggers soon after each statement, not during it.
+        await asyncio.sleep(0)
+    finally:
+        conn.remove_query_logger(record)
 
 
 @pytest.fixture

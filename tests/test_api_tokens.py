@@ -9,38 +9,18 @@ import math
 import re
 import secrets
 import string
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
-from asyncpg.connection import LoggedQuery
 
 import coding_agent_db as cadb
 from coding_agent_db.api_tokens import is_well_formed
 from coding_agent_db.ids import new_id
-from tests.conftest import MakeUser, checks
+from tests.conftest import MakeUser, checks, recorded_queries
 
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 TOKEN_SHAPE = re.compile(r"cadb_(?P<random>[0-9A-Za-z]{32})(?P<checksum>[0-9A-Za-z]{6})")
-
-
-@asynccontextmanager
-async def recorded_queries(conn: cadb.Connection) -> AsyncIterator[list[str]]:
-    """The statements sent on ``conn`` inside the block (asyncpg's query logger)."""
-    sent: list[str] = []
-
-    def record(logged: LoggedQuery) -> None:
-        sent.append(logged.query)
-
-    conn.add_query_logger(record)
-    try:
-        yield sent
-        # asyncpg calls query loggers soon after each statement, not during it.
-        await asyncio.sleep(0)
-    finally:
-        conn.remove_query_logger(record)
 
 
 def sha256_hex(raw: str) -> str:

@@ -53,7 +53,7 @@ def new_key() -> str:
 
 def ring(current: str, previous: str | None = None, fmt: str | None = None) -> Keyring:
     """A keyring built from the given variables' values."""
-    return Keyring._build(current, previous, fmt)
+    return Keyring.from_config(current, previous, fmt)
 
 
 def key_id(key_hex: str) -> str:
@@ -603,7 +603,7 @@ async def test_missing_key_names_the_variable_and_how_to_generate_one(
     tmp_path: Path,
 ) -> None:
     with pytest.raises(cadb.ConfigurationError) as caught:
-        Keyring._build(None, None, None)
+        Keyring.from_config(None, None, None)
     assert "ENCRYPTION_KEY" in str(caught.value)
     assert GENERATE_COMMAND in str(caught.value)
 

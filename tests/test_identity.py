@@ -4,34 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 import pytest
-from asyncpg.connection import LoggedQuery
 
 import coding_agent_db as cadb
-from tests.conftest import MakeUser, checks
+from tests.conftest import MakeUser, checks, recorded_queries
 
 Provider = Literal["github", "vercel"]
-
-
-@asynccontextmanager
-async def recorded_queries(conn: cadb.Connection) -> AsyncIterator[list[str]]:
-    """The statements sent on ``conn`` inside the block (asyncpg's query logger)."""
-    sent: list[str] = []
-
-    def record(logged: LoggedQuery) -> None:
-        sent.append(logged.query)
-
-    conn.add_query_logger(record)
-    try:
-        yield sent
-        # asyncpg calls query loggers soon after each statement, not during it.
-        await asyncio.sleep(0)
-    finally:
-        conn.remove_query_logger(record)
 
 
 def new_identity(provider: Provider = "github", **fields: Any) -> cadb.NewUser:

@@ -49,7 +49,7 @@ async def pool(fresh_database: FreshDatabase) -> AsyncIterator[Pool]:
 
 
 def key_id(key_hex: str) -> str:
-    return Keyring._build(key_hex, None, None).current.id
+    return Keyring.from_config(key_hex, None, None).current.id
 
 
 def openssl_encrypt(key_hex: str, plaintext: bytes) -> str:

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 import coding_agent_db as cadb
-
-
-@pytest.fixture
-async def logged_conn(conn: cadb.Connection) -> AsyncIterator[tuple[cadb.Connection, list[str]]]:
-    """The test's connection, with every query it sends recorded."""
-    sent: list[str] = []
-
-    def record(query: Any) -> None:
-        sent.append(query.query)
-
-    conn.add_query_logger(record)
-    yield conn, sent
-    conn.remove_query_logger(record)
+from tests.conftest import recorded_queries
 
 
 @pytest.mark.parametrize(
@@ -36,14 +23,14 @@ async def logged_conn(conn: cadb.Connection) -> AsyncIterator[tuple[cadb.Connect
     ],
 )
 async def test_invalid_task_is_refused_before_any_sql(
-    logged_conn: tuple[cadb.Connection, list[str]],
+    conn: cadb.Connection,
     user: cadb.User,
     fields: dict[str, Any],
     field: str,
 ) -> None:
-    conn, sent = logged_conn
-    with pytest.raises(cadb.ValidationError) as raised:
-        await cadb.create_task(user_id=user.id, task=cadb.NewTask(**fields), conn=conn)
+    async with recorded_queries(conn) as sent:
+        with pytest.raises(cadb.ValidationError) as raised:
+            await cadb.create_task(user_id=user.id, task=cadb.NewTask(**fields), conn=conn)
     assert raised.value.field == field
     assert sent == []
 

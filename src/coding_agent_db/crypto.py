@@ -152,12 +152,11 @@ class Keyring:
         return f"<Keyring current={self.current.id} previous={previous} format={self.format}>"
 
     @classmethod
-    def from_env(cls) -> Keyring:
-        """The keyring configured by ENCRYPTION_KEY, ENCRYPTION_KEYS_PREVIOUS, ENCRYPTION_FORMAT."""
-        return cls._build(env(KEY_VARIABLE), env(PREVIOUS_KEYS_VARIABLE), env(FORMAT_VARIABLE))
+    def from_config(cls, current: str | None, previous: str | None, fmt: str | None) -> Keyring:
+        """The keyring of given ENCRYPTION_KEY, _KEYS_PREVIOUS and _FORMAT values.
 
-    @classmethod
-    def _build(cls, current: str | None, previous: str | None, fmt: str | None) -> Keyring:
+        ConfigurationError, naming the variable, when one is missing or malformed.
+        """
         if current is None:
             raise ConfigurationError(f"{KEY_VARIABLE} is not set; {KEY_HOWTO}")
         old = tuple(
@@ -244,7 +243,7 @@ def keyring() -> Keyring:
     global _cache
     config = (env(KEY_VARIABLE), env(PREVIOUS_KEYS_VARIABLE), env(FORMAT_VARIABLE))
     if _cache is None or _cache[0] != config:
-        _cache = (config, Keyring._build(*config))
+        _cache = (config, Keyring.from_config(*config))
     return _cache[1]
 
 

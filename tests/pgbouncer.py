@@ -8,6 +8,7 @@ it): a missing binary fails the test with that instruction, it is never a skip.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -86,7 +87,10 @@ def running_pgbouncer(server_url: str, *, pool_size: int = 4) -> Iterator[int]:
         (workdir / "users.txt").write_text('"postgres" ""\n')
         log = workdir / "pgbouncer.log"
         config = workdir / "pgbouncer.ini"
-        run_as = "user = postgres\n" if os.geteuid() == 0 else ""
+        # PgBouncer refuses to run as root: run it as the owner of the server's
+        # Unix socket directory (so it may connect there), else as postgres.
+        owner = pwd.getpwuid(os.stat(host).st_uid).pw_name if host.startswith("/") else "postgres"
+        run_as = f"user = {owner}\n" if os.geteuid() == 0 else ""
         config.write_text(
             "[databases]\n"
             f"* = host={host} port={upstream_port}\n"
@@ -104,10 +108,12 @@ def running_pgbouncer(server_url: str, *, pool_size: int = 4) -> Iterator[int]:
             f"logfile = {log}\n"
         )
         if os.geteuid() == 0:
-            shutil.chown(workdir, "postgres")
+            shutil.chown(workdir, owner)
             for path in workdir.iterdir():
-                shutil.chown(path, "postgres")
-        process = subprocess.Popen([binary, str(config)], stdout=subprocess.DEVNULL)
+                shutil.chown(path, owner)
+        process = subprocess.Popen(
+            [binary, "--quiet", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             _wait_for_port(port, process, log)
             yield port

@@ -186,9 +186,11 @@ async def test_a_transaction_left_open_is_rolled_back_on_release(
 
 @pytest.mark.parametrize(("cache_size", "named_statements"), [("100", True), ("0", False)])
 async def test_statement_cache_size_comes_from_env_and_zero_works(
-    reconfigure: Reconfigure, user: cadb.User, cache_size: str, named_statements: bool
+    reconfigure: Reconfigure, user: cadb.User, cache_size: str, named_statements: bool, pooled: bool
 ) -> None:
-    # 0 is what a transaction-mode pooler (pgbouncer) needs: no named statements.
+    # 0 is what a transaction-mode pooler (pgbouncer) needs: no named statements;
+    # a detected pooler switches them off whatever the variable says.
+    named_statements = named_statements and not pooled
     await reconfigure(POSTGRES_STATEMENT_CACHE_SIZE=cache_size, POSTGRES_POOL_MAX="1")
     async with cadb.connection() as conn:
         task = await cadb.create_task(user_id=user.id, task=cadb.NewTask(prompt="p"), conn=conn)

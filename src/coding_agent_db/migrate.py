@@ -87,7 +87,17 @@ def _psycopg_url(url: str) -> str:
 
 
 class _Backend(_LockReporting, PostgresqlPsycopgBackend):  # type: ignore[misc]
-    """yoyo's psycopg backend, reporting a held migration lock briefly."""
+    """yoyo's psycopg backend, reporting a held migration lock briefly.
+
+    Server-side prepared statements are off: psycopg names them per connection
+    (``_pg3_0``, ...), which a transaction-mode pooler mixes up between
+    clients. Migrations run few statements; nothing is lost.
+    """
+
+    def connect(self, dburi: Any) -> Any:
+        conn = super().connect(dburi)
+        conn.prepare_threshold = None
+        return conn
 
 
 class EnvPostgresBackend(_Backend):
@@ -121,7 +131,7 @@ def find_migration_lock(url: str | None = None) -> MigrationLockedError | None:
     ``url`` defaults to ``POSTGRES_URL``. The lock is stale when no migration
     is running; ``str()`` of the result says how to clear it (``yoyo break-lock``).
     """
-    with psycopg.connect(url or database_url(), autocommit=True) as conn:
+    with psycopg.connect(url or database_url(), autocommit=True, prepare_threshold=None) as conn:
         try:
             row = conn.execute(_lock_query()).fetchone()
         except psycopg.errors.UndefinedTable:
@@ -129,11 +139,14 @@ def find_migration_lock(url: str | None = None) -> MigrationLockedError | None:
     return _holder(row)
 
 
-def apply_migrations(url: str) -> int:
-    """Apply the pending migrations to the database at ``url``; returns how many."""
+def apply_migrations(url: str, *, lock_wait: int = LOCK_WAIT) -> int:
+    """Apply the pending migrations to the database at ``url``; returns how many.
+
+    MigrationLockedError when another migration holds the lock for ``lock_wait`` seconds.
+    """
     backend = _backend(url)
     migrations = read_migrations(str(MIGRATIONS_DIR))
-    with backend.lock():
+    with backend.lock(lock_wait):
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
     return len(pending)

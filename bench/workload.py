@@ -219,7 +219,7 @@ def server() -> Iterator[str]:
 
 
 async def _baseline_cache_size(url: str) -> int:
-    """asyncpg's default statement cache, or none behind a transaction-mode pooler (as the layer)."""
+    """asyncpg's default statement cache; none behind a transaction-mode pooler, as the layer."""
     return 0 if (await cadb.check_pooling(url)).transaction_pooler else 100
 
 

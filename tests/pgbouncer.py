@@ -26,7 +26,9 @@ SEARCH_PATH = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin")
 
 def pgbouncer_binary() -> str:
     """The pgbouncer executable; fails the test with how to install it when absent."""
-    found = shutil.which("pgbouncer") or shutil.which("pgbouncer", path=os.pathsep.join(SEARCH_PATH))
+    found = shutil.which("pgbouncer") or shutil.which(
+        "pgbouncer", path=os.pathsep.join(SEARCH_PATH)
+    )
     if found is None:
         pytest.fail(
             "pgbouncer is not installed: `apt-get install -y pgbouncer` (.ci/run does it); "

@@ -97,12 +97,15 @@ def database_settings() -> DatabaseSettings:
     pooler = (env("POSTGRES_POOLER") or "auto").lower()
     if pooler not in POOLER_MODES:
         raise ConfigurationError(f"POSTGRES_POOLER must be one of {', '.join(POOLER_MODES)}")
+    connect_timeout = env_seconds("POSTGRES_CONNECT_TIMEOUT", 10)
+    if not connect_timeout:
+        raise ConfigurationError("POSTGRES_CONNECT_TIMEOUT must be > 0")
     return DatabaseSettings(
-        pooler=pooler,  # type: ignore[arg-type]  # checked against POOLER_MODES above
+        pooler=pooler,
         statement_cache_size=env_int("POSTGRES_STATEMENT_CACHE_SIZE", 1024),
         lock_timeout=env_seconds("POSTGRES_LOCK_TIMEOUT", 5),
         statement_timeout=env_seconds("POSTGRES_STATEMENT_TIMEOUT", 30),
-        connect_timeout=env_seconds("POSTGRES_CONNECT_TIMEOUT", 10),
+        connect_timeout=connect_timeout,
         acquire_timeout=env_seconds("POSTGRES_ACQUIRE_TIMEOUT", 10),
         keepalive_idle=env_seconds("POSTGRES_TCP_KEEPALIVE_IDLE", 30),
     )

@@ -25,6 +25,7 @@ __all__ = [
     "MigrationLockedError",
     "NotFoundError",
     "RateLimitExceededError",
+    "TimedOut",
     "ValidationError",
     "connection_lost",
     "translate_driver_error",
@@ -168,8 +169,8 @@ def connection_lost(exc: BaseException) -> bool:
         return False
     return isinstance(
         exc,
-        _SERVER_WENT_AWAY
-        + (
+        (
+            *_SERVER_WENT_AWAY,
             asyncpg.InterfaceError,  # "connection is closed", "another operation is in progress"
             asyncpg.exceptions.InternalClientError,  # protocol state broken by a dead socket
             OSError,  # refused, reset, unreachable, DNS

@@ -56,7 +56,7 @@ from coding_agent_db.config import (
     database_url,
     env_int,
 )
-from coding_agent_db.errors import DatabaseTimeoutError, translate_driver_error
+from coding_agent_db.errors import DatabaseTimeoutError, TimedOut, translate_driver_error
 
 __all__ = [
     "DEADLINE_GRACE",
@@ -117,13 +117,13 @@ class Profile:
         return self.settings.statement_timeout + DEADLINE_GRACE
 
     @property
-    def client_timeout_means(self) -> str:
+    def client_timeout_means(self) -> TimedOut:
         # Behind a pooler the client enforces the statement timeout itself;
         # directly, the server does, and the client's bound means a dead server.
         return "statement" if self.transaction_pooler else "deadline"
 
 
-class _Connection(asyncpg.Connection):  # type: ignore[type-arg]
+class _Connection(asyncpg.Connection):
     """asyncpg's connection, naming prepared statements per connection.
 
     asyncpg numbers statement names from one counter per process, so two
@@ -176,7 +176,7 @@ def _connection_init(profile: Profile) -> Any:
     return init
 
 
-class _Pool(asyncpg.Pool):  # type: ignore[type-arg]
+class _Pool(asyncpg.Pool):
     """asyncpg's pool, carrying the profile it was created with."""
 
     def __init__(self, *args: Any, profile: Profile, **kwargs: Any) -> None:
@@ -235,7 +235,7 @@ async def _pooler_in_front(url: str, settings: DatabaseSettings) -> bool:
     with translated("connect"):
         try:
             probe = await asyncpg.connect(
-                url, statement_cache_size=0, timeout=settings.connect_timeout or None
+                url, statement_cache_size=0, timeout=settings.connect_timeout
             )
         except TimeoutError as exc:
             raise DatabaseTimeoutError(
@@ -244,7 +244,7 @@ async def _pooler_in_front(url: str, settings: DatabaseSettings) -> bool:
         try:
             given_pid = probe.get_server_pid()
             # In a transaction: a pooler keeps the same server for all of it.
-            async with asyncio.timeout(settings.connect_timeout or None), probe.transaction():
+            async with asyncio.timeout(settings.connect_timeout), probe.transaction():
                 server_pid = await probe.fetchval(queries.get_backend_pid.sql)
         finally:
             probe.terminate()
@@ -309,7 +309,7 @@ async def create_pool(url: str | None = None) -> asyncpg.Pool[asyncpg.Record]:
                 statement_cache_size=settings.statement_cache_size if report.statement_cache else 0,
                 # A pooler refuses startup parameters; the client bounds statements there.
                 server_settings=None if report.transaction_pooler else _server_timeouts(settings),
-                timeout=settings.connect_timeout or None,
+                timeout=settings.connect_timeout,
                 connection_class=_Connection,
                 init=_connection_init(profile),
                 reset=_keep_session,
@@ -326,7 +326,9 @@ async def create_pool(url: str | None = None) -> asyncpg.Pool[asyncpg.Record]:
     return pool
 
 
-async def acquire(pool: asyncpg.Pool[asyncpg.Record], statement: str) -> Connection:
+async def acquire(
+    pool: asyncpg.Pool[asyncpg.Record], statement: str
+) -> PoolConnectionProxy[asyncpg.Record]:
     """A connection from ``pool`` within ``POSTGRES_ACQUIRE_TIMEOUT``; package errors only."""
     profile = profile_of(pool)
     limit = profile.settings.acquire_timeout or None
@@ -337,7 +339,9 @@ async def acquire(pool: asyncpg.Pool[asyncpg.Record], statement: str) -> Connect
             raise DatabaseTimeoutError("acquire", statement=statement, seconds=limit) from exc
 
 
-async def release(pool: asyncpg.Pool[asyncpg.Record], conn: Connection, statement: str) -> None:
+async def release(
+    pool: asyncpg.Pool[asyncpg.Record], conn: PoolConnectionProxy[asyncpg.Record], statement: str
+) -> None:
     """Give ``conn`` back (rolling back a transaction left open); package errors only."""
     profile = profile_of(pool)
     with translated(statement, profile):

@@ -102,10 +102,9 @@ class DirectAsyncpgAdapter(AsyncPGAdapter):
         # Queries are loaded with kwargs_only, so parameters is always a dict.
         return [parameters[name] for name in self.var_sorted[query_name]]
 
-    async def _run(
-        self, conn: Any, method: str, query_name: str, sql: str, parameters: Any
-    ) -> Any:
-        return await run_statement(conn, query_name, method, sql, self._args(query_name, parameters))
+    async def _run(self, conn: Any, method: str, query_name: str, sql: str, parameters: Any) -> Any:
+        arguments = self._args(query_name, parameters)
+        return await run_statement(conn, query_name, method, sql, arguments)
 
     async def select(
         self,

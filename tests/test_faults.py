@@ -299,6 +299,8 @@ async def test_a_killed_connection_held_by_the_caller_raises_database_unavailabl
     pool = await cadb.create_pool(database_url)
     held = await pool.acquire()
     try:
+        # In a transaction, so that a pooler too keeps this session on its server.
+        await held.transaction().start()
         assert await cadb.get_user(user_id=user.id, conn=held) == user
         _kill_other_backends(database_url)
         with pytest.raises(cadb.DatabaseUnavailableError) as raised:

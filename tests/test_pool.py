@@ -232,7 +232,8 @@ async def test_statements_are_named_per_connection_not_per_process(
         assert not any(name.startswith("__cadb_") for name in names[0] | names[1])
     else:
         assert all(name.startswith("__cadb_stmt_") for name in names[0] | names[1])
-        assert names[0] and names[1]
+        assert names[0]
+        assert names[1]
         assert not names[0] & names[1]
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "ConnectorLaunch",
     "ConnectorStatus",
     "ConnectorType",
+    "GitHubToken",
     "CreatedApiToken",
     "KeyProvider",
     "LogEntry",
@@ -58,6 +59,7 @@ __all__ = [
     "Setting",
     "SubAgentActivity",
     "SubAgentStatus",
+    "TokenSource",
     "Task",
     "TaskCursor",
     "TaskMessage",
@@ -79,7 +81,8 @@ MessageRole = Literal["user", "agent"]
 ConnectorType = Literal["local", "remote"]
 ConnectorStatus = Literal["connected", "disconnected"]
 LogType = Literal["info", "command", "error", "success", "subagent"]
-SubAgentStatus = Literal["running", "completed", "error"]
+SubAgentStatus = Literal["starting", "running", "completed", "error"]
+TokenSource = Literal["account", "user", "key"]
 
 # Constrained scalars of the insert models.
 Text = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
@@ -100,6 +103,10 @@ Minutes = Annotated[int, Meta(ge=1, le=1440)]
 GitRef = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"^[^\s~^:?*\[\\]+$")]
 CommitSha = Annotated[str, Meta(pattern=r"^[0-9a-f]{7,64}$")]
 Percent = Annotated[int, Meta(ge=0, le=100)]
+TaskId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+"""A caller-supplied task id: URL-safe characters, like the generated ones."""
+SubAgentName = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
+SubAgentDescription = Annotated[str, Meta(max_length=500)]
 
 
 class Model(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -186,6 +193,19 @@ class OAuthTokens(Model, frozen=True, kw_only=True):
     refresh_token: str | None
     scope: str | None
     expires_at: datetime | None = None
+
+
+class GitHubToken(Model, frozen=True, kw_only=True):
+    """The GitHub token an agent uses for a user, and where it came from.
+
+    ``source``: ``account`` (the linked GitHub account), ``user`` (the user
+    signed in with GitHub) or ``key`` (a ``github`` personal access token).
+    """
+
+    __secret_fields__ = frozenset({"token"})
+
+    token: str
+    source: TokenSource
 
 
 # ---------------------------------------------------------------- accounts
@@ -290,6 +310,7 @@ class SubAgentActivity(Document, frozen=True, kw_only=True):
 
     id: str
     name: str
+    type: str | None = None
     status: SubAgentStatus = "running"
     parent_agent: str | None = None
     description: str | None = None
@@ -353,8 +374,13 @@ class TaskCursor(Model, frozen=True, kw_only=True):
 
 
 class NewTask(Model, frozen=True, kw_only=True):
-    """A task to create; it starts ``pending``."""
+    """A task to create; it starts ``pending``.
 
+    ``id`` may be chosen by the caller (the app lets a client pick it); it must
+    not be in use. Left out, one is generated.
+    """
+
+    id: TaskId | None = None
     prompt: Prompt
     title: LongText | None = None
     repo_url: Url | None = None
@@ -387,6 +413,16 @@ class TaskChanges(Model, frozen=True, kw_only=True):
     sub_agent_activity: list[SubAgentActivity] | None = None
     current_sub_agent: OptionalText | None = None
     mcp_server_ids: list[Id] | None = None
+
+
+class SubAgentChanges(Model, frozen=True, kw_only=True):
+    """Validation of the sub-agent functions' arguments (each sets a few of these)."""
+
+    sub_agent_id: Id | None = None
+    name: SubAgentName | None = None
+    description: SubAgentDescription | None = None
+    parent_agent: SubAgentName | None = None
+    status: SubAgentStatus | None = None
 
 
 class RateLimit(Model, frozen=True, kw_only=True):
@@ -459,7 +495,7 @@ class NewConnector(Model, frozen=True, kw_only=True):
     oauth_client_secret: Secret | None = None
     command: Command | None = None
     env: dict[EnvName, LongText] | None = None
-    status: ConnectorStatus = "disconnected"
+    status: ConnectorStatus = "connected"
 
 
 class ConnectorLaunch(Model, frozen=True, kw_only=True):

@@ -80,7 +80,11 @@ from coding_agent_db.pool import (
     get_pool,
     transaction,
 )
-from coding_agent_db.rate_limit import check_rate_limit
+from coding_agent_db.rate_limit import (
+    ADMIN_MAX_MESSAGES_PER_DAY,
+    DEFAULT_MAX_MESSAGES_PER_DAY,
+    check_rate_limit,
+)
 from coding_agent_db.rotation import RotationReport, rotate_keys
 from coding_agent_db.settings import (
     delete_setting,
@@ -93,16 +97,22 @@ from coding_agent_db.tasks import (
     MAX_LOG_MESSAGE_LENGTH,
     append_task_log,
     append_task_logs,
+    clear_task_logs,
+    complete_sub_agent,
+    continue_task,
     create_task,
     delete_task,
     get_task,
     get_task_logs,
     list_tasks,
     purge_deleted_tasks,
+    start_sub_agent,
     touch_task_heartbeat,
+    update_sub_agent,
     update_task_agent_session,
     update_task_branch,
     update_task_mcp_servers,
+    update_task_progress,
     update_task_pull_request,
     update_task_sandbox,
     update_task_status,
@@ -119,6 +129,8 @@ from coding_agent_db.users import (
 )
 
 __all__ = [
+    "ADMIN_MAX_MESSAGES_PER_DAY",
+    "DEFAULT_MAX_MESSAGES_PER_DAY",
     "MAX_LIVE_TOKENS",
     "MAX_LOG_MESSAGE_LENGTH",
     "Account",
@@ -159,8 +171,11 @@ __all__ = [
     "append_task_logs",
     "authenticate_api_token",
     "check_rate_limit",
+    "clear_task_logs",
     "close_pool",
+    "complete_sub_agent",
     "connection",
+    "continue_task",
     "create_api_token",
     "create_connector",
     "create_pool",
@@ -202,13 +217,16 @@ __all__ = [
     "set_key",
     "set_setting",
     "start_agent_message",
+    "start_sub_agent",
     "touch_task_heartbeat",
     "transaction",
     "unlink_account",
     "update_connector",
+    "update_sub_agent",
     "update_task_agent_session",
     "update_task_branch",
     "update_task_mcp_servers",
+    "update_task_progress",
     "update_task_pull_request",
     "update_task_sandbox",
     "update_task_status",

@@ -283,7 +283,8 @@ async def test_twenty_sub_agents_updating_their_own_elements_at_once_lose_nothin
         *(cadb.update_sub_agent(user_id=user.id, task_id=task.id, sub_agent_id=i) for i in ids)
     )
     running = await cadb.get_task(user_id=user.id, task_id=task.id)
-    assert running is not None and running.sub_agent_activity is not None
+    assert running is not None
+    assert running.sub_agent_activity is not None
     assert sorted(a.id for a in running.sub_agent_activity) == sorted(ids)
     assert {a.status for a in running.sub_agent_activity} == {"running"}
 
@@ -291,7 +292,9 @@ async def test_twenty_sub_agents_updating_their_own_elements_at_once_lose_nothin
         *(cadb.complete_sub_agent(user_id=user.id, task_id=task.id, sub_agent_id=i) for i in ids)
     )
     done = await cadb.get_task(user_id=user.id, task_id=task.id)
-    assert done is not None and done.sub_agent_activity is not None and done.logs is not None
+    assert done is not None
+    assert done.sub_agent_activity is not None
+    assert done.logs is not None
     assert len(done.sub_agent_activity) == 20
     assert {a.status for a in done.sub_agent_activity} == {"completed"}
     assert all(a.completed_at is not None for a in done.sub_agent_activity)

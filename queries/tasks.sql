@@ -529,3 +529,22 @@ WITH purged AS (
 )
 SELECT count(*)
 FROM purged;
+
+-- name: move_tasks(user_id, new_user_id)$
+-- Hand all the user's tasks (soft-deleted ones too) and their messages over to new_user_id in one statement, so the (user_id, task_id) foreign key holds; returns the count of tasks.
+WITH moved_tasks AS (
+    UPDATE tasks
+    SET user_id = :new_user_id
+    WHERE user_id = :user_id
+    RETURNING id
+),
+
+moved_messages AS (
+    UPDATE task_messages
+    SET user_id = :new_user_id
+    WHERE user_id = :user_id
+    RETURNING id
+)
+
+SELECT count(*)
+FROM moved_tasks;

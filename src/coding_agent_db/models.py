@@ -35,12 +35,14 @@ __all__ = [
     "AgentSource",
     "ApiKey",
     "ApiToken",
+    "ApiTokenCursor",
     "AuthProvider",
     "Connector",
     "ConnectorLaunch",
     "ConnectorStatus",
     "ConnectorType",
     "CreatedApiToken",
+    "GitHubConnection",
     "GitHubToken",
     "KeyProvider",
     "LogEntry",
@@ -223,6 +225,13 @@ class Account(Model, frozen=True, kw_only=True):
     username: str
     created_at: datetime
     updated_at: datetime
+
+
+class GitHubConnection(Model, frozen=True, kw_only=True):
+    """The result of ``connect_github_account``: the link, and the user merged away (if any)."""
+
+    account: Account
+    merged_user_id: str | None
 
 
 class NewAccount(Model, frozen=True, kw_only=True):
@@ -548,6 +557,18 @@ class ApiToken(Model, frozen=True, kw_only=True):
     expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def cursor(self) -> ApiTokenCursor:
+        """Pass as ``before=`` to list the tokens older than this one."""
+        return ApiTokenCursor(created_at=self.created_at, id=self.id)
+
+
+class ApiTokenCursor(Model, frozen=True, kw_only=True):
+    """Keyset position in a user's newest-first token list."""
+
+    created_at: datetime
+    id: str
 
 
 class NewApiToken(Model, frozen=True, kw_only=True):

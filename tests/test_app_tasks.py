@@ -13,7 +13,7 @@ import pytest
 
 import coding_agent_db as cadb
 from coding_agent_db.ids import new_id
-from tests.conftest import MakeUser, recorded_queries
+from tests.conftest import MakeUser, checks, recorded_queries
 
 
 async def allow(user_id: str, per_day: int) -> None:
@@ -494,3 +494,131 @@ async def test_title_and_agent_session_setters_keep_the_value_given_none(
     )
     kept = await current(user.id, task.id, conn)
     assert (kept.title, kept.agent_session_id) == ("Fix login", "sess-1")
+
+
+# ---------------------------------------------------------------- rows the app wrote
+
+
+async def test_sub_agents_the_app_wrote_are_read_and_updated_in_place(
+    conn: cadb.Connection, user: cadb.User
+) -> None:
+    task = await cadb.create_task(user_id=user.id, task=cadb.NewTask(prompt="p"), conn=conn)
+    written_by_the_app = [
+        {
+            "id": "cuid2aaaaaaaaaaaaaaaaaaaa",
+            "name": "Explore",
+            "type": "explore",
+            "status": "starting",
+            "startedAt": "2025-10-01T12:00:00.000Z",
+            "description": "look around",
+        },
+        {
+            "id": "cuid2bbbbbbbbbbbbbbbbbbbb",
+            "name": "Plan",
+            "status": "running",
+            "startedAt": "2025-10-01T12:00:01.000Z",
+        },
+    ]
+    await checks.set_raw_sub_agent_activity(conn, task_id=task.id, activity=written_by_the_app)
+
+    await cadb.complete_sub_agent(
+        user_id=user.id, task_id=task.id, sub_agent_id="cuid2bbbbbbbbbbbbbbbbbbbb", conn=conn
+    )
+
+    after = await current(user.id, task.id, conn)
+    assert after.sub_agent_activity is not None
+    explore, plan = after.sub_agent_activity
+    assert (explore.status, explore.type, explore.description) == (
+        "starting",
+        "explore",
+        "look around",
+    )
+    assert (plan.status, plan.completed_at is not None) == ("completed", True)
+    assert after.current_sub_agent == "Explore"
+
+
+async def test_a_prompt_message_the_app_saved_counts_as_the_app_counts_it(
+    conn: cadb.Connection, user: cadb.User
+) -> None:
+    task = await cadb.create_task(user_id=user.id, task=cadb.NewTask(prompt="p"), conn=conn)
+    assert await used(user.id, conn) == 1
+    # The app's process-task saves the prompt again under a random id: that row counts.
+    await checks.insert_raw_app_message(
+        conn, id=new_id(), user_id=user.id, task_id=task.id, content="p"
+    )
+    assert await used(user.id, conn) == 2
+
+
+# ---------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize(
+    "content", ["", " \n", "a\x00b", "\udc80", 7, None, "x" * 100_001]
+)
+async def test_continue_task_refuses_hostile_content_before_sql(
+    conn: cadb.Connection, user: cadb.User, content: object
+) -> None:
+    task = await finished_task(user.id, conn)
+    async with recorded_queries(conn) as sent:
+        with pytest.raises(cadb.ValidationError) as caught:
+            await cadb.continue_task(
+                user_id=user.id,
+                task_id=task.id,
+                content=content,  # type: ignore[arg-type]
+                conn=conn,
+            )
+    assert caught.value.field == "content"
+    assert sent == []
+
+
+async def test_a_progress_message_with_raw_bytes_and_secrets_is_cleaned_not_refused(
+    conn: cadb.Connection, user: cadb.User
+) -> None:
+    task = await cadb.create_task(user_id=user.id, task=cadb.NewTask(prompt="p"), conn=conn)
+    await cadb.update_task_progress(
+        user_id=user.id,
+        task_id=task.id,
+        progress=42,
+        message="a\x00b \ud800 ANTHROPIC_API_KEY=sk-ant-api03-abcdefghijklmnopqrstuvwx "
+        + "z" * 3000,
+        conn=conn,
+    )
+    (entry,) = (await current(user.id, task.id, conn)).logs or []
+    assert entry.message.startswith("a\ufffdb \ufffd ")
+    assert "sk-ant-api03" not in entry.message
+    assert len(entry.message) <= cadb.MAX_LOG_MESSAGE_LENGTH
+
+
+@pytest.mark.parametrize("success", ["yes", 1, None])
+async def test_complete_sub_agent_refuses_a_success_that_is_not_a_boolean(
+    conn: cadb.Connection, user: cadb.User, success: object
+) -> None:
+    task = await cadb.create_task(user_id=user.id, task=cadb.NewTask(prompt="p"), conn=conn)
+    agent = await cadb.start_sub_agent(user_id=user.id, task_id=task.id, name="A", conn=conn)
+    with pytest.raises(cadb.ValidationError) as caught:
+        await cadb.complete_sub_agent(
+            user_id=user.id,
+            task_id=task.id,
+            sub_agent_id=agent,
+            success=success,  # type: ignore[arg-type]
+            conn=conn,
+        )
+    assert caught.value.field == "success"
+
+
+@pytest.mark.parametrize("sub_agent_id", ["", "a\x00", "x" * 65, 5])
+async def test_a_hostile_sub_agent_id_is_refused_before_sql(
+    conn: cadb.Connection, user: cadb.User, sub_agent_id: object
+) -> None:
+    task = await cadb.create_task(user_id=user.id, task=cadb.NewTask(prompt="p"), conn=conn)
+    async with recorded_queries(conn) as sent:
+        for call in (cadb.update_sub_agent, cadb.complete_sub_agent):
+            with pytest.raises(cadb.ValidationError) as caught:
+                await call(
+                    user_id=user.id,
+                    task_id=task.id,
+                    sub_agent_id=sub_agent_id,  # type: ignore[arg-type]
+                    conn=conn,
+                )
+            assert caught.value.field == "sub_agent_id"
+    assert sent == []

@@ -1,4 +1,4 @@
--- Test-only SQL for the account merge and its races.
+-- Test-only SQL for the app-parity tests: the account merge and its races, rows as the app writes them.
 
 -- name: count_waiting_locks()$
 -- How many sessions of this database wait for a lock another transaction holds.
@@ -25,3 +25,12 @@ SELECT count(*)
 FROM accounts
 WHERE provider = 'github'
     AND external_user_id = :external_user_id;
+
+-- name: set_raw_sub_agent_activity(task_id, activity)!
+-- Store a task's sub-agent activity as the TypeScript app writes it, bypassing the API.
+UPDATE tasks SET sub_agent_activity = :activity WHERE id = :task_id;
+
+-- name: insert_raw_app_message(id, user_id, task_id, content)!
+-- Insert a user message as the TypeScript app's process-task saves the prompt (random id).
+INSERT INTO task_messages (id, user_id, task_id, role, content)
+VALUES (:id, :user_id, :task_id, 'user', :content);

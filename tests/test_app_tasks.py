@@ -552,9 +552,7 @@ async def test_a_prompt_message_the_app_saved_counts_as_the_app_counts_it(
 # ---------------------------------------------------------------- hostile input
 
 
-@pytest.mark.parametrize(
-    "content", ["", " \n", "a\x00b", "\udc80", 7, None, "x" * 100_001]
-)
+@pytest.mark.parametrize("content", ["", " \n", "a\x00b", "\udc80", 7, None, "x" * 100_001])
 async def test_continue_task_refuses_hostile_content_before_sql(
     conn: cadb.Connection, user: cadb.User, content: object
 ) -> None:

@@ -195,14 +195,24 @@ async def walk(run_id: str) -> None:
         say(
             f"task {done.status} at {done.completed_at}, PR #{done.pr_number}, {lines_logged} lines"
         )
+        await cadb.continue_task(
+            user_id=alice.id, task_id=task.id, content="One more: a README line.", conn=conn
+        )
+        await cadb.update_task_progress(
+            user_id=alice.id, task_id=task.id, progress=50, message="Continuing...", conn=conn
+        )
+        reopened = await cadb.get_task(user_id=alice.id, task_id=task.id, conn=conn)
+        assert reopened is not None
+        say(f"continued with a follow-up: {reopened.status}, progress {reopened.progress}%")
 
     step("The limit holds: tasks + user messages today")
+    extra = 0
     try:
-        for n in range(5):
-            await cadb.create_task(user_id=alice.id, task=cadb.NewTask(prompt=f"task {n}"))
-            say(f"  created extra task {n}")
+        while extra <= cadb.DEFAULT_MAX_MESSAGES_PER_DAY:
+            await cadb.create_task(user_id=alice.id, task=cadb.NewTask(prompt=f"task {extra}"))
+            extra += 1
     except cadb.RateLimitExceededError as exc:
-        say(f"  refused: {exc} (remaining={exc.remaining})")
+        say(f"  {extra} extra tasks created, then refused: {exc} (remaining={exc.remaining})")
     await cadb.delete_task(user_id=alice.id, task_id=task.id)
     limit = await cadb.check_rate_limit(user_id=alice.id)
     say(f"after soft-deleting the first task: remaining={limit.remaining}/{limit.total}")

@@ -42,6 +42,11 @@ EXPECTED_UNSCOPED = {
     "list_connector_secrets",
     "update_connector_secrets",
     "purge_deleted_tasks",
+    "purge_expired_api_tokens",
+    "get_server_version",
+    "get_row_counts",
+    "list_secret_counts",
+    "get_migration_lock",
 }
 
 _BLOCK = re.compile(r"^-- name: (?P<header>.+)$", re.MULTILINE)

@@ -275,15 +275,19 @@ class Progress:
         self.started = time.monotonic()
         self.last_line = 0.0
         self.bar: tqdm[Any] | None = None
-        if self.bar_mode:
-            self.bar = tqdm(
-                total=0, desc="rotate-keys", unit="rows", file=stream, dynamic_ncols=True
-            )
 
     def __call__(self, done: int, total: int) -> None:
         if self.quiet:
             return
-        if self.bar is not None:
+        if self.bar_mode:
+            if self.bar is None:  # drawn once the total is known: after the first batch
+                self.bar = tqdm(
+                    total=total,
+                    desc="rotate-keys",
+                    unit="rows",
+                    file=self.stream,
+                    dynamic_ncols=True,
+                )
             self.bar.total = total
             self.bar.update(done - self.bar.n)
             return

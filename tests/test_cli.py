@@ -461,11 +461,16 @@ async def test_rotate_keys_prints_plain_progress_lines_when_not_on_a_terminal(
     assert result.stdout == "rewrote 6 of 6 rows under the current key\n"
 
 
-def _run_under_a_terminal(argv: list[str], cwd: Path, environment: dict[str, str]) -> str:
-    """Run ``argv`` with a pseudo-terminal as stdin, stdout and stderr; returns what it wrote."""
+def _run_under_a_terminal(
+    argv: list[str], cwd: Path, environment: dict[str, str], *, columns: int
+) -> str:
+    """Run ``argv`` with a pseudo-terminal as stdin, stdout and stderr; returns what it wrote.
+
+    ``columns=0`` leaves the terminal without a size, as `script` and some CI runners do.
+    """
     controller, terminal = pty.openpty()
-    # A terminal of 24 rows and 100 columns, as a terminal emulator sets it.
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    if columns:  # as a terminal emulator sets it
+        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     process = subprocess.Popen(
         argv, cwd=cwd, env=environment, stdin=terminal, stdout=terminal, stderr=terminal
     )
@@ -489,8 +494,9 @@ def _run_under_a_terminal(argv: list[str], cwd: Path, environment: dict[str, str
     return output.decode()
 
 
+@pytest.mark.parametrize("columns", [100, 0])
 async def test_rotate_keys_draws_a_progress_bar_on_a_terminal(
-    fresh_database: FreshDatabase, tmp_path: Path
+    fresh_database: FreshDatabase, tmp_path: Path, columns: int
 ) -> None:
     old, new = secrets.token_hex(32), secrets.token_hex(32)
     url = await _database_with_old_secrets(fresh_database, old)
@@ -504,6 +510,7 @@ async def test_rotate_keys_draws_a_progress_bar_on_a_terminal(
         [sys.executable, "-m", "coding_agent_db", "rotate-keys", "--batch-size", "2"],
         tmp_path,
         environment,
+        columns=columns,
     )
     frames = output.split("\r")
     final = [frame for frame in frames if "6/6" in frame]
@@ -511,6 +518,8 @@ async def test_rotate_keys_draws_a_progress_bar_on_a_terminal(
     # tqdm's bar: label, percentage, bar, count, elapsed<ETA, rate.
     assert final[-1].startswith("rotate-keys: 100%|")
     assert "██████████" in final[-1]
+    width = columns or 80  # the bar fills the terminal's width (tqdm leaves one column)
+    assert width - 1 <= len(final[-1].rstrip()) <= width
     assert "| 6/6 [" in final[-1]
     assert "rows/s]" in final[-1]
     assert frames[1].startswith("rotate-keys:   0%|"), output  # drawn as soon as the total is known
@@ -550,7 +559,7 @@ async def test_purge_deleted_removes_only_tasks_deleted_longer_ago(
         assert await checks.get_raw_task(pool, task_id=tasks[0].id) is None
         assert await checks.get_raw_task(pool, task_id=tasks[1].id) is not None
         text = run_cli(["purge-deleted", "--older-than", "28d"], tmp_path, POSTGRES_URL=url)
-        assert text.stdout == "purged 1 tasks soft-deleted more than 28 days, 0:00:00 ago\n"
+        assert text.stdout == "purged 1 task soft-deleted more than 28 days, 0:00:00 ago\n"
     finally:
         await pool.close()
 

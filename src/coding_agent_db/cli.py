@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import sys
 import time
@@ -68,6 +69,11 @@ def emit_json(value: Any) -> None:
 
 def say(text: str = "") -> None:
     print(text, flush=True)
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 migration``, ``2 migrations``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 # -- argument types ------------------------------------------------------------
@@ -126,7 +132,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         if args.json:
             emit_json({"dry_run": True, "pending": pending})
         else:
-            say(f"{len(pending)} migrations would be applied" + (":" if pending else "."))
+            say(
+                f"{counted(len(pending), 'migration')} would be applied" + (":" if pending else ".")
+            )
             for migration_id in pending:
                 say(f"  {migration_id}")
         return 0
@@ -136,7 +144,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     else:
         for migration_id in applied:
             say(f"applied {migration_id}")
-        say(f"{len(applied)} migrations applied; the schema is current.")
+        say(f"{counted(len(applied), 'migration')} applied; the schema is current.")
     return 0
 
 
@@ -149,7 +157,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         if args.json:
             emit_json({"dry_run": True, "rolled_back": chosen})
         else:
-            say(f"{len(chosen)} migrations would be rolled back" + (":" if chosen else "."))
+            say(
+                f"{counted(len(chosen), 'migration')} would be rolled back"
+                + (":" if chosen else ".")
+            )
             for migration_id in chosen:
                 say(f"  {migration_id}")
         return 0
@@ -159,7 +170,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     else:
         for migration_id in rolled_back:
             say(f"rolled back {migration_id}")
-        say(f"{len(rolled_back)} migrations rolled back.")
+        say(f"{counted(len(rolled_back), 'migration')} rolled back.")
     return 0
 
 
@@ -200,14 +211,13 @@ def print_status(url: str, status: DatabaseStatus) -> None:
         for name, count in msgspec.structs.asdict(status.rows).items():
             say(f"  {name:<20} {count:>10}")
     if status.secrets is not None:
-        say("secrets" + ("" if status.secrets else "     none stored"))
+        if not status.secrets:
+            say("secrets     none stored")
+        else:
+            say(f"secrets{'':<26}{'format':<15}{'key id':<26}{'count':>6}")
         for s in status.secrets:
-            key = s.key_id or "-"
-            label = f" ({s.key})" if s.key else ""
-            say(
-                f"  {s.table_name + '.' + s.column_name:<32} {s.format:<13} "
-                f"key {key:<8}{label:<17} {s.count:>8}"
-            )
+            key = (s.key_id or "-") + (f" ({s.key})" if s.key else "")
+            say(f"  {s.table_name + '.' + s.column_name:<31}{s.format:<15}{key:<26}{s.count:>6}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -281,12 +291,17 @@ class Progress:
             return
         if self.bar_mode:
             if self.bar is None:  # drawn once the total is known: after the first batch
+                sized = _terminal_columns(self.stream) > 0
                 self.bar = tqdm(
                     total=total,
                     desc="rotate-keys",
                     unit="rows",
                     file=self.stream,
-                    dynamic_ncols=True,
+                    # Follow resizes. A terminal reporting no size (0x0: `script`,
+                    # some CI runners' ptys) would hide the bar: give it 80x24.
+                    dynamic_ncols=sized,
+                    ncols=None if sized else 80,
+                    nrows=None if sized else 24,
                 )
             self.bar.total = total
             self.bar.update(done - self.bar.n)
@@ -303,6 +318,13 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _terminal_columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError):
+        return 0
 
 
 async def _rotate(batch_size: int, progress: Progress) -> RotationReport:
@@ -348,7 +370,7 @@ def cmd_purge_deleted(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"purged_tasks": count, "older_than_seconds": args.older_than.total_seconds()})
     else:
-        say(f"purged {count} tasks soft-deleted more than {args.older_than} ago")
+        say(f"purged {counted(count, 'task')} soft-deleted more than {args.older_than} ago")
     return 0
 
 
@@ -358,7 +380,7 @@ def cmd_purge_expired_tokens(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"purged_tokens": count, "grace_seconds": args.grace.total_seconds()})
     else:
-        say(f"purged {count} API tokens expired more than {args.grace} ago")
+        say(f"purged {counted(count, 'API token')} expired more than {args.grace} ago")
     return 0
 
 

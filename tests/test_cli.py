@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import coding_agent_db as cadb
-from coding_agent_db.cli import build_parser, duration, main
+from coding_agent_db.cli import build_parser, describe, duration, main
 from coding_agent_db.migrate import migration_state, rollback_latest
 from tests.conftest import FreshDatabase, checks
 
@@ -140,6 +140,14 @@ def test_durations_read_as_an_operator_writes_them() -> None:
     assert duration("90m") == timedelta(minutes=90)
     assert duration("0s") == timedelta(0)
     assert duration("2w") == timedelta(weeks=2)
+    assert [describe(duration(text)) for text in ("30d", "14d", "1h", "90m", "0s", "61s")] == [
+        "30 days",
+        "2 weeks",
+        "1 hour",
+        "90 minutes",
+        "0 seconds",
+        "61 seconds",
+    ]
 
 
 def test_a_missing_postgres_url_is_a_short_message_and_exit_1(tmp_path: Path) -> None:
@@ -559,7 +567,7 @@ async def test_purge_deleted_removes_only_tasks_deleted_longer_ago(
         assert await checks.get_raw_task(pool, task_id=tasks[0].id) is None
         assert await checks.get_raw_task(pool, task_id=tasks[1].id) is not None
         text = run_cli(["purge-deleted", "--older-than", "28d"], tmp_path, POSTGRES_URL=url)
-        assert text.stdout == "purged 1 task soft-deleted more than 28 days, 0:00:00 ago\n"
+        assert text.stdout == "purged 1 task soft-deleted more than 4 weeks ago\n"
     finally:
         await pool.close()
 

@@ -92,6 +92,15 @@ def duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[match["unit"]]: int(match["amount"])})
 
 
+def describe(span: timedelta) -> str:
+    """A duration in its largest exact unit: ``30 days``, ``12 hours``, ``0 seconds``."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            return counted(seconds // size, unit)
+    return counted(seconds, "second")
+
+
 def positive(text: str) -> int:
     try:
         value = int(text)
@@ -370,7 +379,8 @@ def cmd_purge_deleted(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"purged_tasks": count, "older_than_seconds": args.older_than.total_seconds()})
     else:
-        say(f"purged {counted(count, 'task')} soft-deleted more than {args.older_than} ago")
+        since = describe(args.older_than)
+        say(f"purged {counted(count, 'task')} soft-deleted more than {since} ago")
     return 0
 
 
@@ -380,7 +390,7 @@ def cmd_purge_expired_tokens(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"purged_tokens": count, "grace_seconds": args.grace.total_seconds()})
     else:
-        say(f"purged {counted(count, 'API token')} expired more than {args.grace} ago")
+        say(f"purged {counted(count, 'API token')} expired more than {describe(args.grace)} ago")
     return 0
 
 

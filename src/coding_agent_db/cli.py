@@ -303,6 +303,7 @@ class Progress:
                 sized = _terminal_columns(self.stream) > 0
                 self.bar = tqdm(
                     total=total,
+                    initial=done,
                     desc="rotate-keys",
                     unit="rows",
                     file=self.stream,

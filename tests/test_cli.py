@@ -184,14 +184,27 @@ def test_postgres_url_is_read_from_dot_env_local(
     assert json.loads(result.stdout) == {"dry_run": True, "pending": []}
 
 
+UNREACHABLE = "postgresql://nobody:pw-s3cr3t-pw@127.0.0.1:9/nowhere"
+
+
 def test_an_unreachable_server_is_a_doctor_finding(tmp_path: Path) -> None:
-    doctor = run_json(
-        ["doctor"], tmp_path, expect=1, POSTGRES_URL="postgresql://nobody@127.0.0.1:9/nowhere"
-    )
+    doctor = run_json(["doctor"], tmp_path, expect=1, POSTGRES_URL=UNREACHABLE)
     checks_ = by_check(doctor)
     assert checks_["server"]["status"] == "fail"
     assert "cannot connect to 127.0.0.1:9/nowhere" in checks_["server"]["summary"]
     assert {f["status"] for name, f in checks_.items() if name != "server"} == {"skip"}
+
+
+@pytest.mark.parametrize(
+    "command", [["status"], ["migrate"], ["doctor"], ["purge-deleted", "--older-than", "1d"]]
+)
+def test_an_unreachable_server_is_a_short_message_without_the_password(
+    tmp_path: Path, command: list[str]
+) -> None:
+    result = run_cli(command, tmp_path, POSTGRES_URL=UNREACHABLE)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "pw-s3cr3t-pw" not in result.stdout + result.stderr
 
 
 # -- migrate and rollback ------------------------------------------------------------
@@ -288,7 +301,7 @@ async def test_status_and_doctor_on_a_stale_locked_database(
     assert [name for name, f in found.items() if f["status"] != "ok"] == ["migration lock"]
 
     # A migration meanwhile gives up with a short message, not a traceback.
-    blocked = run_cli(["migrate"], tmp_path, POSTGRES_URL=url)
+    blocked = run_cli(["migrate", "--lock-timeout", "0.5"], tmp_path, POSTGRES_URL=url)
     assert blocked.returncode == 1
     assert "coding-agent-db break-lock" in blocked.stderr
     assert "Traceback" not in blocked.stderr

@@ -147,7 +147,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             for migration_id in pending:
                 say(f"  {migration_id}")
         return 0
-    applied = migrate.apply_pending(url)
+    applied = migrate.apply_pending(url, lock_timeout=args.lock_timeout)
     if args.json:
         emit_json({"dry_run": False, "applied": applied})
     else:
@@ -173,7 +173,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             for migration_id in chosen:
                 say(f"  {migration_id}")
         return 0
-    rolled_back = migrate.rollback_latest(url, count)
+    rolled_back = migrate.rollback_latest(url, count, lock_timeout=args.lock_timeout)
     if args.json:
         emit_json({"dry_run": False, "rolled_back": rolled_back})
     else:
@@ -407,6 +407,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- the parser ------------------------------------------------------------------------------------
 
 
+def lock_timeout(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=migrate.LOCK_TIMEOUT,
+        metavar="SECONDS",
+        help="how long to wait for another migration's lock (default: %(default)s)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -428,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("migrate", cmd_migrate, "apply the pending migrations (shipped in the package)")
     sub.add_argument("--dry-run", action="store_true", help="list what would run, change nothing")
+    lock_timeout(sub)
 
     sub = command("rollback", cmd_rollback, "roll back the most recent migrations")
     group = sub.add_mutually_exclusive_group()
@@ -436,6 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     group.add_argument("--all", action="store_true", help="roll back every migration")
     sub.add_argument("--dry-run", action="store_true", help="list what would run, change nothing")
+    lock_timeout(sub)
 
     command(
         "break-lock",

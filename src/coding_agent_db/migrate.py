@@ -68,12 +68,16 @@ def apply_migrations(url: str) -> int:
     return len(pending)
 
 
-def apply_pending(url: str) -> list[str]:
+LOCK_TIMEOUT = 10.0
+"""Seconds a migration waits for another one's lock (yoyo's default) before LockTimeout."""
+
+
+def apply_pending(url: str, *, lock_timeout: float = LOCK_TIMEOUT) -> list[str]:
     """Apply the pending migrations to the database at ``url``; returns their ids, in order."""
     backend = _backend(url)
     with _closing(backend):
         migrations = read_migrations(str(MIGRATIONS_DIR))
-        with backend.lock():
+        with backend.lock(lock_timeout):
             pending = backend.to_apply(migrations)
             backend.apply_migrations(pending)
     return [migration.id for migration in pending]
@@ -89,7 +93,9 @@ def rollback_migrations(url: str) -> int:
     return len(applied)
 
 
-def rollback_latest(url: str, count: int | None = 1) -> list[str]:
+def rollback_latest(
+    url: str, count: int | None = 1, *, lock_timeout: float = LOCK_TIMEOUT
+) -> list[str]:
     """Roll back the ``count`` most recent migrations (all when None); returns their ids.
 
     Newest first: the order they are undone in.
@@ -97,7 +103,7 @@ def rollback_latest(url: str, count: int | None = 1) -> list[str]:
     backend = _backend(url)
     with _closing(backend):
         migrations = read_migrations(str(MIGRATIONS_DIR))
-        with backend.lock():
+        with backend.lock(lock_timeout):
             applied = backend.to_rollback(migrations)
             chosen = applied.__class__(list(applied)[:count], applied.post_apply)
             backend.rollback_migrations(chosen)

@@ -56,10 +56,6 @@ DATABASE_ERRORS = (
 """What a command reports as a short message rather than a traceback."""
 
 
-class Failure(Exception):
-    """A command failed: the message is for the operator, the exit code is 1."""
-
-
 # -- output ------------------------------------------------------------------
 
 
@@ -516,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (CodingAgentDbError, Failure) as exc:
+    except CodingAgentDbError as exc:
         _fail(args, str(exc))
     except migrate.LockTimeout:
         _fail(

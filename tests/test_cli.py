@@ -96,8 +96,12 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
         main([command, "--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
+    if command == "demo":  # a walk-through for people, not for scripts
+        assert out.startswith("usage: coding-agent-db demo [-h]\n")
+        assert "embedded" in out
+        return
     assert out.startswith(f"usage: coding-agent-db {command} [-h] [--json]")
-    assert "--json" in out
+    assert "print one JSON document on stdout, for scripts" in " ".join(out.split())
 
 
 def test_the_console_script_and_python_m_show_the_commands(tmp_path: Path) -> None:

@@ -1,9 +1,9 @@
 """``coding-agent-db``: the operator's command line (also ``python -m coding_agent_db``).
 
-Every command has ``--help`` and ``--json`` (one JSON document on stdout, for
-scripts). Exit codes: 0 all is well, 1 findings or a failure, 2 a usage error
-(argparse's own). The database is ``POSTGRES_URL``, read from the environment,
-then ``.env.local``, then ``.env``, like the package.
+Every command has ``--help``, and all but ``demo`` ``--json`` (one JSON
+document on stdout, for scripts). Exit codes: 0 all is well, 1 findings or a
+failure, 2 a usage error (argparse's own). The database is ``POSTGRES_URL``,
+read from the environment, then ``.env.local``, then ``.env``, like the package.
 
 argparse (standard library) parses the command line; tqdm draws the progress
 bar of ``rotate-keys`` (rate and ETA included) and formats its plain lines.
@@ -427,8 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> Any:
-        sub = commands.add_parser(name, parents=[common], help=text, description=text)
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], int], text: str, *, json: bool = True
+    ) -> Any:
+        sub = commands.add_parser(
+            name, parents=[common] if json else [], help=text, description=text
+        )
         sub.set_defaults(handler=handler)
         return sub
 
@@ -502,6 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_demo,
         "walk the platform's workflows (POSTGRES_URL, else an embedded PostgreSQL "
         "from the [embedded] extra)",
+        json=False,  # a walk-through for people
     )
     return parser
 

@@ -104,3 +104,13 @@ RETURNING
     users.created_at,
     users.updated_at,
     users.last_login_at;
+
+-- name: purge_expired_api_tokens(grace)$
+-- Unscoped (maintenance: retention): delete tokens of every user that expired longer ago than grace; returns the count.
+WITH purged AS (
+    DELETE FROM api_tokens
+    WHERE expires_at < now() - :grace::interval
+    RETURNING id
+)
+SELECT count(*)
+FROM purged;

@@ -18,6 +18,7 @@ from coding_agent_db.api_tokens import (
     authenticate_api_token,
     create_api_token,
     list_api_tokens,
+    purge_expired_api_tokens,
     rename_api_token,
     revoke_api_token,
 )
@@ -219,6 +220,7 @@ __all__ = [
     "list_tasks",
     "max_messages_per_day",
     "purge_deleted_tasks",
+    "purge_expired_api_tokens",
     "rename_api_token",
     "reveal_key",
     "reveal_keys",

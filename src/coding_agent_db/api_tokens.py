@@ -14,7 +14,7 @@ import re
 import secrets
 import string
 import zlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from coding_agent_db.errors import LimitExceededError, NotFoundError, ValidationError
 from coding_agent_db.ids import new_id
@@ -35,6 +35,7 @@ __all__ = [
     "authenticate_api_token",
     "create_api_token",
     "list_api_tokens",
+    "purge_expired_api_tokens",
     "rename_api_token",
     "revoke_api_token",
 ]
@@ -187,3 +188,20 @@ async def authenticate_api_token(raw: str, *, conn: Conn | None = None) -> User 
         return None
     row = await queries.authenticate_api_token(await db(conn), token_hash=token_hash(raw))
     return None if row is None else from_row(row, User)
+
+
+async def purge_expired_api_tokens(
+    *, grace: timedelta = timedelta(days=7), conn: Conn | None = None
+) -> int:
+    """Delete, across all users, tokens that expired more than ``grace`` ago; returns the count.
+
+    A maintenance job (``coding-agent-db purge-expired-tokens``), not a request
+    handler. The grace keeps a freshly expired token listed (as expired) for a while,
+    so its owner sees why it stopped working.
+    """
+    if not isinstance(grace, timedelta):
+        raise ValidationError("grace", "must be a datetime.timedelta")
+    if grace < timedelta(0):
+        raise ValidationError("grace", "must not be negative")
+    count: int = await queries.purge_expired_api_tokens(await db(conn), grace=grace)
+    return count

@@ -25,6 +25,7 @@ import pytest
 import coding_agent_db as cadb
 from coding_agent_db.cli import build_parser, describe, duration, main
 from coding_agent_db.migrate import migration_state, rollback_latest
+from coding_agent_db.paths import MIGRATIONS_DIR
 from tests.conftest import FreshDatabase, checks
 
 COMMANDS = [
@@ -38,18 +39,12 @@ COMMANDS = [
     "purge-expired-tokens",
     "demo",
 ]
-ALL_MIGRATIONS = [
-    "0001.create-users",
-    "0002.create-accounts",
-    "0003.create-keys",
-    "0004.create-tasks",
-    "0005.create-task-messages",
-    "0006.create-connectors",
-    "0007.create-settings",
-    "0008.create-api-tokens",
-    "0009.create-daily-usage-view",
-    "0010.create-lock-daily-usage-function",
-]
+ALL_MIGRATIONS = sorted(
+    path.name.removesuffix(".sql")
+    for path in MIGRATIONS_DIR.glob("*.sql")
+    if not path.name.endswith(".rollback.sql")
+)
+"""The migrations the package ships, in the order yoyo applies them."""
 
 
 def run_cli(
@@ -348,7 +343,7 @@ def test_status_and_doctor_on_a_database_behind_by_one(
     doctor = run_json(["doctor"], tmp_path, expect=1, POSTGRES_URL=url)
     found = by_check(doctor)
     assert found["schema"]["status"] == "fail"
-    assert found["schema"]["summary"] == "1 of 10 migrations pending"
+    assert found["schema"]["summary"] == f"1 of {len(ALL_MIGRATIONS)} migrations pending"
     assert found["schema"]["details"] == [ALL_MIGRATIONS[-1]]
     assert [name for name, f in found.items() if f["status"] != "ok"] == ["schema"]
 

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 import coding_agent_db as cadb
-from coding_agent_db import models
+from coding_agent_db import models, status
 from coding_agent_db.paths import QUERIES_DIR
 from coding_agent_db.sql import LOCKING_READS, READ_PREFIXES, is_read, queries
 from tests.conftest import checks
@@ -43,6 +43,10 @@ EXPECTED_UNSCOPED = {
     "update_connector_secrets",
     "purge_deleted_tasks",
     "get_backend_pid",
+    "purge_expired_api_tokens",
+    "get_server_version",
+    "get_row_counts",
+    "list_secret_counts",
     "get_migration_lock",
 }
 
@@ -135,7 +139,7 @@ def test_queries_named_as_reads_only_read() -> None:
     assert {name for name in locking if name.startswith(READ_PREFIXES)} == LOCKING_READS
     for query in reads:
         body = query.body.upper()
-        assert body.lstrip().startswith("SELECT"), query.name
+        assert body.lstrip().startswith(("SELECT", "WITH")), query.name
         assert not re.search(r"\b(INSERT|UPDATE|DELETE|FOR SHARE|FOR UPDATE|LOCK)\b", body), (
             query.name
         )
@@ -187,6 +191,8 @@ ROW_MODELS: dict[str, type[msgspec.Struct]] = {
     "create_api_token": cadb.ApiToken,
     "list_api_tokens": cadb.ApiToken,
     "rename_api_token": cadb.ApiToken,
+    "get_row_counts": status.RowCounts,
+    "get_migration_lock": status.MigrationLock,
 }
 
 

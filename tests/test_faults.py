@@ -21,7 +21,7 @@ import pytest
 
 import coding_agent_db as cadb
 from coding_agent_db.ids import new_id
-from coding_agent_db.migrate import LOCK_WAIT, apply_migrations, find_migration_lock
+from coding_agent_db.migrate import LOCK_TIMEOUT, apply_migrations, find_migration_lock
 from coding_agent_db.pool import DEADLINE_GRACE
 from coding_agent_db.sql import DirectAsyncpgAdapter, queries
 from tests.pgbouncer import running_pgbouncer, through
@@ -397,7 +397,6 @@ def test_a_stale_migration_lock_is_reported_in_one_line_not_a_traceback(
     held = find_migration_lock(url)
     assert held is not None
     assert held.pid > 0
-    assert "yoyo break-lock" in str(held)
 
     env = {**_child_env(), "POSTGRES_URL": url}
     started = time.monotonic()
@@ -409,7 +408,7 @@ def test_a_stale_migration_lock_is_reported_in_one_line_not_a_traceback(
         text=True,
         check=False,
     )
-    assert time.monotonic() - started < LOCK_WAIT + 10
+    assert time.monotonic() - started < LOCK_TIMEOUT + 10
     assert applied.returncode == 1
     assert "Traceback" not in applied.stderr
     message = applied.stderr.strip()
@@ -418,7 +417,7 @@ def test_a_stale_migration_lock_is_reported_in_one_line_not_a_traceback(
     assert "`yoyo break-lock`" in message
 
     with pytest.raises(cadb.MigrationLockedError) as raised:
-        apply_migrations(url, lock_wait=1)
+        apply_migrations(url, lock_timeout=1)
     assert raised.value.pid == held.pid
 
     subprocess.run(

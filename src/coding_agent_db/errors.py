@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 import asyncpg
+from yoyo.exceptions import LockTimeout
 
 __all__ = [
     "CodingAgentDbError",
@@ -58,7 +59,13 @@ class NotFoundError(CodingAgentDbError, LookupError):
 
 
 class InvalidTransitionError(CodingAgentDbError):
-    """A task in a final status (completed, error, stopped) cannot change status."""
+    """A change the row's state does not allow: a final task's status, a follow-up to a
+    finished task, unlinking the account a user signs in with."""
+
+
+class ConflictError(CodingAgentDbError):
+    """A concurrent change won the race (e.g. two users merging one GitHub account);
+    nothing was written. Retry if it is still wanted."""
 
 
 class LimitExceededError(CodingAgentDbError):
@@ -128,18 +135,16 @@ class DatabaseTimeoutError(DatabaseError, TimeoutError):
         self.seconds = seconds
 
 
-class MigrationLockedError(CodingAgentDbError):
+class MigrationLockedError(CodingAgentDbError, LockTimeout):  # type: ignore[misc]
     """yoyo's migration lock is held: by a running migration, or left by a killed one.
 
     ``pid`` is the holder's process id (on the machine that ran it), ``since``
-    when it took the lock; the message says how to clear a stale lock.
+    when it took the lock. A yoyo ``LockTimeout`` too, for code that catches that.
     """
 
     def __init__(self, *, pid: int, since: datetime) -> None:
         super().__init__(
-            f"migrations are locked by process {pid} since {since.isoformat(timespec='seconds')}; "
-            "if no migration is running (e.g. it was killed), clear the lock with "
-            "`yoyo break-lock` and run `yoyo apply` again"
+            f"migrations are locked by process {pid} since {since.isoformat(timespec='seconds')}"
         )
         self.pid = pid
         self.since = since

@@ -6,20 +6,26 @@ psycopg backend, connecting to ``$POSTGRES_URL`` (environment, else
 ``.env.local``, else ``.env``). No URL or password is copied into a file.
 
 ``apply_migrations(url)`` / ``rollback_migrations(url)`` do the same from
-Python (the demo and the tests use them).
+Python (the demo, the tests and ``coding-agent-db migrate`` / ``rollback``
+use them); ``migration_state(url)`` says what is applied and what is pending.
 
-A migration killed with ``kill -9`` leaves yoyo's lock row behind. Instead of
-yoyo's traceback, ``yoyo apply`` then prints one line naming the holder, since
-when, and ``yoyo break-lock``; ``apply_migrations`` raises MigrationLockedError
-saying the same; ``find_migration_lock(url)`` reports it (for ``doctor``).
+In a user's project, where there is no yoyo.ini and no migrations/ folder,
+the installed package carries its migrations: ``yoyo apply --database
+coding-agent-db:// package:coding_agent_db:_sql/migrations`` (a wheel install).
+
+A migration killed with ``kill -9`` leaves yoyo's lock row behind. Waiting for
+it ends in MigrationLockedError (a LockTimeout naming the holder and since
+when); ``yoyo apply`` then prints that one line instead of a traceback.
+``find_migration_lock(url)`` reports the lock without waiting.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from yoyo import read_migrations
@@ -32,53 +38,18 @@ from coding_agent_db.errors import MigrationLockedError
 from coding_agent_db.paths import MIGRATIONS_DIR
 
 __all__ = [
-    "LOCK_WAIT",
     "EnvPostgresBackend",
+    "LockTimeout",
+    "MigrationState",
     "apply_migrations",
+    "apply_pending",
+    "break_migration_lock",
     "find_migration_lock",
+    "migration_state",
     "pending_migrations",
+    "rollback_latest",
     "rollback_migrations",
 ]
-
-LOCK_WAIT = 10
-"""Seconds a migration command waits for another one's lock (yoyo's default)."""
-
-
-def _lock_query() -> str:
-    """queries/diagnostics.sql's get_migration_lock (no parameters), for psycopg."""
-    from coding_agent_db.sql import queries  # not at import: yoyo loads this module early
-
-    sql: str = queries.get_migration_lock.sql
-    return sql
-
-
-def _holder(row: tuple[int, datetime] | None) -> MigrationLockedError | None:
-    if row is None:
-        return None
-    pid, since = row
-    # yoyo writes ctime as UTC without a time zone.
-    return MigrationLockedError(pid=pid, since=since.replace(tzinfo=UTC))
-
-
-def _lock_holder(backend: Any) -> MigrationLockedError | None:
-    """The lock yoyo's table holds on ``backend``'s database, as the error to report."""
-    return _holder(backend.execute(_lock_query()).fetchone())
-
-
-class _LockReporting:
-    """Mixin: a held lock becomes MigrationLockedError (short message), not LockTimeout."""
-
-    @contextlib.contextmanager
-    def lock(self, timeout: int = LOCK_WAIT) -> Iterator[None]:
-        with contextlib.ExitStack() as held:
-            try:
-                held.enter_context(super().lock(timeout))  # type: ignore[misc]
-            except LockTimeout as exc:
-                holder = _lock_holder(self)
-                if holder is None:  # released just now: the caller may try again
-                    raise
-                raise holder from exc
-            yield
 
 
 def _psycopg_url(url: str) -> str:
@@ -86,8 +57,28 @@ def _psycopg_url(url: str) -> str:
     return "postgresql+psycopg://" + url.split("://", 1)[1]
 
 
-class _Backend(_LockReporting, PostgresqlPsycopgBackend):  # type: ignore[misc]
-    """yoyo's psycopg backend, reporting a held migration lock briefly.
+LOCK_TIMEOUT = 10.0
+"""Seconds a migration waits for another one's lock (yoyo's default) before LockTimeout."""
+
+
+def _lock_query() -> str:
+    """queries/maintenance.sql's get_migration_lock (no parameters), for psycopg."""
+    from coding_agent_db.sql import queries  # not at import: yoyo loads this module early
+
+    sql: str = queries.get_migration_lock.sql
+    return sql
+
+
+def _holder(row: tuple[datetime, int] | None) -> MigrationLockedError | None:
+    if row is None:
+        return None
+    locked_at, pid = row
+    since = locked_at.replace(tzinfo=UTC) if locked_at.tzinfo is None else locked_at
+    return MigrationLockedError(pid=pid, since=since.astimezone(UTC))
+
+
+class _Backend(PostgresqlPsycopgBackend):  # type: ignore[misc]
+    """yoyo's psycopg backend; a lock held too long is MigrationLockedError.
 
     Server-side prepared statements are off: psycopg names them per connection
     (``_pg3_0``, ...), which a transaction-mode pooler mixes up between
@@ -98,6 +89,18 @@ class _Backend(_LockReporting, PostgresqlPsycopgBackend):  # type: ignore[misc]
         conn = super().connect(dburi)
         conn.prepare_threshold = None
         return conn
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(super().lock(timeout))
+            except LockTimeout as exc:
+                holder = _holder(self.execute(_lock_query()).fetchone())
+                if holder is None:  # released just now: the caller may try again
+                    raise
+                raise holder from exc
+            yield
 
 
 class EnvPostgresBackend(_Backend):
@@ -111,12 +114,15 @@ class EnvPostgresBackend(_Backend):
         return super().connect(parse_uri(_psycopg_url(database_url())))
 
     @contextlib.contextmanager
-    def lock(self, timeout: int = LOCK_WAIT) -> Iterator[None]:
+    def lock(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
         try:
             with super().lock(timeout):
                 yield
         except MigrationLockedError as exc:
-            raise SystemExit(f"yoyo: {exc}") from None
+            raise SystemExit(
+                f"yoyo: {exc}; if no migration is running (e.g. it was killed), "
+                "clear it with `yoyo break-lock` and run `yoyo apply` again"
+            ) from None
 
 
 def _backend(url: str) -> Any:
@@ -129,7 +135,7 @@ def find_migration_lock(url: str | None = None) -> MigrationLockedError | None:
     """The migration lock held on the database at ``url`` (who, since when), or None.
 
     ``url`` defaults to ``POSTGRES_URL``. The lock is stale when no migration
-    is running; ``str()`` of the result says how to clear it (``yoyo break-lock``).
+    is running; ``break_migration_lock`` (``yoyo break-lock``) clears it.
     """
     with psycopg.connect(url or database_url(), autocommit=True, prepare_threshold=None) as conn:
         try:
@@ -139,17 +145,28 @@ def find_migration_lock(url: str | None = None) -> MigrationLockedError | None:
     return _holder(row)
 
 
-def apply_migrations(url: str, *, lock_wait: int = LOCK_WAIT) -> int:
+def apply_migrations(url: str, *, lock_timeout: float = LOCK_TIMEOUT) -> int:
     """Apply the pending migrations to the database at ``url``; returns how many.
 
-    MigrationLockedError when another migration holds the lock for ``lock_wait`` seconds.
+    MigrationLockedError when another migration holds the lock for ``lock_timeout`` seconds.
     """
     backend = _backend(url)
     migrations = read_migrations(str(MIGRATIONS_DIR))
-    with backend.lock(lock_wait):
+    with backend.lock(lock_timeout):
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
     return len(pending)
+
+
+def apply_pending(url: str, *, lock_timeout: float = LOCK_TIMEOUT) -> list[str]:
+    """Apply the pending migrations to the database at ``url``; returns their ids, in order."""
+    backend = _backend(url)
+    with _closing(backend):
+        migrations = read_migrations(str(MIGRATIONS_DIR))
+        with backend.lock(lock_timeout):
+            pending = backend.to_apply(migrations)
+            backend.apply_migrations(pending)
+    return [migration.id for migration in pending]
 
 
 def rollback_migrations(url: str) -> int:
@@ -160,6 +177,66 @@ def rollback_migrations(url: str) -> int:
         applied = backend.to_rollback(migrations)
         backend.rollback_migrations(applied)
     return len(applied)
+
+
+def rollback_latest(
+    url: str, count: int | None = 1, *, lock_timeout: float = LOCK_TIMEOUT
+) -> list[str]:
+    """Roll back the ``count`` most recent migrations (all when None); returns their ids.
+
+    Newest first: the order they are undone in.
+    """
+    backend = _backend(url)
+    with _closing(backend):
+        migrations = read_migrations(str(MIGRATIONS_DIR))
+        with backend.lock(lock_timeout):
+            applied = backend.to_rollback(migrations)
+            chosen = applied.__class__(list(applied)[:count], applied.post_apply)
+            backend.rollback_migrations(chosen)
+    return [migration.id for migration in chosen]
+
+
+class MigrationState(NamedTuple):
+    """What the database holds of the package's migrations."""
+
+    applied: list[str]
+    """Ids of the package's migrations the database has, oldest first."""
+    pending: list[str]
+    """Ids of the package's migrations it lacks, in the order they would run."""
+    unknown: int
+    """Migrations recorded in the database that this package does not ship
+    (a newer version of the package migrated it)."""
+
+
+def migration_state(url: str) -> MigrationState:
+    """The applied and pending migrations of the database at ``url``.
+
+    Like ``yoyo list``, it creates yoyo's own bookkeeping tables when missing.
+    """
+    backend = _backend(url)
+    with _closing(backend):
+        migrations = read_migrations(str(MIGRATIONS_DIR))
+        applied_hashes = backend.get_applied_migration_hashes()
+        known = {migration.hash for migration in migrations}
+        applied = [m.id for m in migrations if m.hash in applied_hashes]
+        pending = [m.id for m in backend.to_apply(migrations)]
+        unknown = len([h for h in applied_hashes if h not in known])
+    return MigrationState(applied=applied, pending=pending, unknown=unknown)
+
+
+def break_migration_lock(url: str) -> None:
+    """Remove yoyo's migration lock, e.g. the one a killed ``migrate`` left behind."""
+    backend = _backend(url)
+    with _closing(backend):
+        backend.break_lock()
+
+
+@contextmanager
+def _closing(backend: Any) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        backend.connection.close()
 
 
 def pending_migrations(url: str) -> list[str]:

@@ -27,9 +27,16 @@ READ_PREFIXES = ("get_", "list_", "count_")
 may run twice, so one that lost its connection is retried once."""
 
 LOCKING_READS = frozenset(
-    {"list_user_secrets", "list_account_secrets", "list_key_secrets", "list_connector_secrets"}
+    {
+        "list_user_secrets",
+        "list_account_secrets",
+        "list_key_secrets",
+        "list_connector_secrets",
+        "list_movable_keys",
+        "list_movable_connectors",
+    }
 )
-"""Reads that lock the rows they return (key rotation): never retried."""
+"""Reads that lock the rows they return (key rotation, account merge): never retried."""
 
 
 def is_read(query_name: str) -> bool:

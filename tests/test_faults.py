@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -257,6 +257,14 @@ async def test_a_partitioned_network_returns_within_the_stated_deadline(
             pool.terminate()
 
 
+@pytest.fixture
+async def killing() -> AsyncIterator[None]:
+    """For tests that kill every session of the database: the lazy pool's idle
+    connections die too, so the next test starts with a new pool."""
+    yield
+    await cadb.close_pool()
+
+
 def _kill_other_backends(database_url: str) -> int:
     """Kill every other session on the database, blocking the event loop meanwhile.
 
@@ -268,6 +276,7 @@ def _kill_other_backends(database_url: str) -> int:
     return killed
 
 
+@pytest.mark.usefixtures("killing")
 async def test_killed_backends_during_reads_give_no_failed_single_reads(
     database_url: str, user: cadb.User, monkeypatch: pytest.MonkeyPatch, pooled: bool
 ) -> None:
@@ -293,6 +302,7 @@ async def test_killed_backends_during_reads_give_no_failed_single_reads(
         await pool.close()
 
 
+@pytest.mark.usefixtures("killing")
 async def test_a_killed_connection_held_by_the_caller_raises_database_unavailable(
     database_url: str, user: cadb.User
 ) -> None:
@@ -315,6 +325,7 @@ async def test_a_killed_connection_held_by_the_caller_raises_database_unavailabl
         await pool.close()
 
 
+@pytest.mark.usefixtures("killing")
 async def test_every_error_reaching_callers_under_killed_backends_is_the_packages(
     database_url: str, make_user: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

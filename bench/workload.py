@@ -218,6 +218,11 @@ def server() -> Iterator[str]:
 # ---------------------------------------------------------------- measurement
 
 
+async def _baseline_cache_size(url: str) -> int:
+    """asyncpg's default statement cache; none behind a transaction-mode pooler, as the layer."""
+    return 0 if (await cadb.check_pooling(url)).transaction_pooler else 100
+
+
 @asynccontextmanager
 async def single_connection(url: str, layer: bool) -> AsyncIterator[Callable[[], Any]]:
     """Mode (a): one connection for every run."""
@@ -227,7 +232,7 @@ async def single_connection(url: str, layer: bool) -> AsyncIterator[Callable[[],
             yield lambda: _held(conn)
         await pool.close()
     else:
-        raw = await asyncpg.connect(url)
+        raw = await asyncpg.connect(url, statement_cache_size=await _baseline_cache_size(url))
         await _stdlib_json(raw)
         yield lambda: _held(raw)
         await raw.close()
@@ -245,7 +250,11 @@ async def pooled(url: str, layer: bool) -> AsyncIterator[Callable[[], Any]]:
         pool = await cadb.create_pool(url)
     else:
         pool = await asyncpg.create_pool(
-            url, min_size=POOL_SIZE, max_size=POOL_SIZE, init=_stdlib_json
+            url,
+            min_size=POOL_SIZE,
+            max_size=POOL_SIZE,
+            init=_stdlib_json,
+            statement_cache_size=await _baseline_cache_size(url),
         )
     yield pool.acquire
     await pool.close()

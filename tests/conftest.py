@@ -113,6 +113,12 @@ async def database_url(fresh_database: FreshDatabase, encryption_key: str) -> As
         await cadb.close_pool()
 
 
+@pytest.fixture(scope="session")
+async def pooled(database_url: str) -> bool:
+    """Whether the run goes through a transaction-mode pooler (CI's PgBouncer run)."""
+    return (await cadb.check_pooling(database_url)).transaction_pooler
+
+
 @pytest.fixture
 async def conn() -> AsyncIterator[cadb.Connection]:
     """A pool connection held for the test, as a unit of work holds one."""

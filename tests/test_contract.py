@@ -16,7 +16,7 @@ import pytest
 import coding_agent_db as cadb
 from coding_agent_db import models, status
 from coding_agent_db.paths import QUERIES_DIR
-from coding_agent_db.sql import queries
+from coding_agent_db.sql import LOCKING_READS, READ_PREFIXES, is_read, queries
 from tests.conftest import checks
 
 SRC_DIR = Path(cadb.__file__).parent
@@ -42,6 +42,7 @@ EXPECTED_UNSCOPED = {
     "list_connector_secrets",
     "update_connector_secrets",
     "purge_deleted_tasks",
+    "get_backend_pid",
     "purge_expired_api_tokens",
     "get_server_version",
     "get_row_counts",
@@ -127,6 +128,21 @@ def test_every_query_has_a_doc_and_a_name_unique_across_its_folder(folder: Path)
     assert all(q.doc for q in found)
     names = [q.name for q in found]
     assert sorted(names) == sorted(set(names))
+
+
+def test_queries_named_as_reads_only_read() -> None:
+    # They are retried once after a lost connection (sql.run_statement): a
+    # write or a lock among them would run twice.
+    reads = [q for q in all_queries() if is_read(q.name)]
+    assert len(reads) > 20
+    locking = {q.name for q in all_queries() if re.search(r"\bFOR( NO KEY)? UPDATE\b", q.body)}
+    assert {name for name in locking if name.startswith(READ_PREFIXES)} == LOCKING_READS
+    for query in reads:
+        body = query.body.upper()
+        assert body.lstrip().startswith(("SELECT", "WITH")), query.name
+        assert not re.search(r"\b(INSERT|UPDATE|DELETE|FOR SHARE|FOR UPDATE|LOCK)\b", body), (
+            query.name
+        )
 
 
 def test_no_query_selects_star_or_holds_ddl() -> None:

@@ -155,11 +155,13 @@ async def test_releasing_a_connection_costs_no_round_trip(
 
 async def test_no_session_state_leaks_to_the_next_unit_of_work(reconfigure: Reconfigure) -> None:
     await reconfigure(POSTGRES_POOL_MAX="1")  # the next unit of work gets the same connection
+    async with cadb.connection() as conn:
+        before = await checks.get_current_setting(conn, name="statement_timeout")
     async with cadb.transaction() as tx:
         await checks.set_local_setting(tx, name="statement_timeout", value="1234ms")
         assert await checks.get_current_setting(tx, name="statement_timeout") == "1234ms"
     async with cadb.connection() as conn:
-        assert await checks.get_current_setting(conn, name="statement_timeout") == "0"
+        assert await checks.get_current_setting(conn, name="statement_timeout") == before
 
 
 async def test_a_transaction_left_open_is_rolled_back_on_release(
@@ -184,12 +186,67 @@ async def test_a_transaction_left_open_is_rolled_back_on_release(
 
 @pytest.mark.parametrize(("cache_size", "named_statements"), [("100", True), ("0", False)])
 async def test_statement_cache_size_comes_from_env_and_zero_works(
-    reconfigure: Reconfigure, user: cadb.User, cache_size: str, named_statements: bool
+    reconfigure: Reconfigure, user: cadb.User, cache_size: str, named_statements: bool, pooled: bool
 ) -> None:
-    # 0 is what a transaction-mode pooler (pgbouncer) needs: no named statements.
+    # 0 is what a transaction-mode pooler (pgbouncer) needs: no named statements;
+    # a detected pooler switches them off whatever the variable says.
+    named_statements = named_statements and not pooled
     await reconfigure(POSTGRES_STATEMENT_CACHE_SIZE=cache_size, POSTGRES_POOL_MAX="1")
     async with cadb.connection() as conn:
         task = await cadb.create_task(user_id=user.id, task=cadb.NewTask(prompt="p"), conn=conn)
         for _ in range(3):
             assert await cadb.get_task(user_id=user.id, task_id=task.id, conn=conn) == task
         assert (await checks.count_prepared_statements(conn) > 0) is named_statements
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("POSTGRES_POOLER", "sometimes"),
+        ("POSTGRES_LOCK_TIMEOUT", "five"),
+        ("POSTGRES_STATEMENT_TIMEOUT", "-1"),
+        ("POSTGRES_ACQUIRE_TIMEOUT", "nan"),
+        ("POSTGRES_CONNECT_TIMEOUT", "0"),
+    ],
+)
+async def test_malformed_connection_settings_raise_configuration_error_naming_them(
+    reconfigure: Reconfigure, name: str, value: str
+) -> None:
+    await reconfigure(**{name: value})
+    with pytest.raises(cadb.ConfigurationError, match=name):
+        await cadb.get_pool()
+
+
+async def test_statements_are_named_per_connection_not_per_process(
+    reconfigure: Reconfigure, user: cadb.User, pooled: bool
+) -> None:
+    # Two connections of one process: asyncpg alone would give both the same names.
+    await reconfigure(POSTGRES_POOL_MIN="2", POSTGRES_POOL_MAX="2")
+    names: list[set[str]] = []
+    async with cadb.connection() as first, cadb.connection() as second:
+        for conn in (first, second):
+            assert await cadb.get_user(user_id=user.id, conn=conn) == user
+            rows = checks.list_prepared_statement_names(conn)
+            names.append({row["name"] async for row in rows})
+    if pooled:  # unnamed statements only (the servers may hold other clients' names)
+        assert not any(name.startswith("__cadb_") for name in names[0] | names[1])
+    else:
+        assert all(name.startswith("__cadb_stmt_") for name in names[0] | names[1])
+        assert names[0]
+        assert names[1]
+        assert not names[0] & names[1]
+
+
+async def test_a_configured_transaction_pooler_switches_named_statements_off(
+    reconfigure: Reconfigure, user: cadb.User
+) -> None:
+    await reconfigure(POSTGRES_POOLER="transaction", POSTGRES_POOL_MAX="1")
+    report = await cadb.check_pooling()
+    assert (report.pooler_detected, report.transaction_pooler, report.statement_cache) == (
+        None,
+        True,
+        False,
+    )
+    async with cadb.connection() as conn:
+        assert await cadb.get_user(user_id=user.id, conn=conn) == user
+        assert await checks.count_prepared_statements(conn) == 0

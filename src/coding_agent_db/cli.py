@@ -31,7 +31,7 @@ from coding_agent_db.api_tokens import purge_expired_api_tokens
 from coding_agent_db.config import database_url
 from coding_agent_db.crypto import Keyring, keyring
 from coding_agent_db.doctor import DoctorContext, Finding, run_checks, where
-from coding_agent_db.errors import CodingAgentDbError
+from coding_agent_db.errors import CodingAgentDbError, MigrationLockedError
 from coding_agent_db.pool import close_pool, create_pool
 from coding_agent_db.rotation import RotationReport, rotate_keys
 from coding_agent_db.status import DatabaseStatus, database_status
@@ -520,14 +520,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except migrate.LockTimeout as exc:  # before CodingAgentDbError: MigrationLockedError is both
+        held = (
+            str(exc)
+            if isinstance(exc, MigrationLockedError)
+            else "another migration holds the lock (coding-agent-db status shows since when)"
+        )
+        _fail(args, f"{held}; if none is running, remove it with: coding-agent-db break-lock")
     except CodingAgentDbError as exc:
         _fail(args, str(exc))
-    except migrate.LockTimeout:
-        _fail(
-            args,
-            "another migration holds the lock (coding-agent-db status shows since when); "
-            "if none is running, remove it with: coding-agent-db break-lock",
-        )
     except DATABASE_ERRORS as exc:
         _fail(args, f"database error: {type(exc).__name__}: {exc}")
     except KeyboardInterrupt:

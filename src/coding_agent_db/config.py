@@ -8,15 +8,18 @@ A variable is looked up in ``os.environ``, then in ``.env.local``, then in
 from __future__ import annotations
 
 import functools
+import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
 from coding_agent_db.errors import ConfigurationError
 
-__all__ = ["database_url", "env", "env_int"]
+__all__ = ["DatabaseSettings", "database_settings", "database_url", "env", "env_int", "env_seconds"]
 
 DOTENV_FILES = (".env.local", ".env")
 
@@ -51,6 +54,61 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     if value < minimum:
         raise ConfigurationError(f"{name} must be >= {minimum}")
     return value
+
+
+def env_seconds(name: str, default: float) -> float:
+    """A duration in seconds (``2.5`` allowed), ``default`` when unset; 0 means no bound."""
+    raw = env(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise ConfigurationError(f"{name} must be a number of seconds >= 0")
+    return value
+
+
+PoolerMode = Literal["auto", "transaction", "none"]
+POOLER_MODES: tuple[PoolerMode, ...] = ("auto", "transaction", "none")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSettings:
+    """How the pool connects and how long anything may wait (README "Production").
+
+    Every duration is in seconds; 0 switches that bound off.
+    """
+
+    pooler: PoolerMode
+    """``POSTGRES_POOLER``: ``auto`` detects a pooler at pool creation,
+    ``transaction`` assumes one, ``none`` asserts a direct connection."""
+    statement_cache_size: int
+    lock_timeout: float
+    statement_timeout: float
+    connect_timeout: float
+    acquire_timeout: float
+    keepalive_idle: float
+
+
+def database_settings() -> DatabaseSettings:
+    """The connection settings from the environment; ConfigurationError naming a bad one."""
+    pooler = (env("POSTGRES_POOLER") or "auto").lower()
+    if pooler not in POOLER_MODES:
+        raise ConfigurationError(f"POSTGRES_POOLER must be one of {', '.join(POOLER_MODES)}")
+    connect_timeout = env_seconds("POSTGRES_CONNECT_TIMEOUT", 10)
+    if not connect_timeout:
+        raise ConfigurationError("POSTGRES_CONNECT_TIMEOUT must be > 0")
+    return DatabaseSettings(
+        pooler=pooler,
+        statement_cache_size=env_int("POSTGRES_STATEMENT_CACHE_SIZE", 1024),
+        lock_timeout=env_seconds("POSTGRES_LOCK_TIMEOUT", 5),
+        statement_timeout=env_seconds("POSTGRES_STATEMENT_TIMEOUT", 30),
+        connect_timeout=connect_timeout,
+        acquire_timeout=env_seconds("POSTGRES_ACQUIRE_TIMEOUT", 10),
+        keepalive_idle=env_seconds("POSTGRES_TCP_KEEPALIVE_IDLE", 30),
+    )
 
 
 def database_url(name: str = "POSTGRES_URL") -> str:

@@ -9,18 +9,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
+from yoyo.exceptions import LockTimeout
 
 __all__ = [
     "CodingAgentDbError",
     "ConfigurationError",
+    "DatabaseError",
+    "DatabaseTimeoutError",
+    "DatabaseUnavailableError",
     "DecryptionError",
     "InvalidTransitionError",
     "LimitExceededError",
+    "MigrationLockedError",
     "NotFoundError",
     "RateLimitExceededError",
+    "TimedOut",
     "ValidationError",
+    "connection_lost",
+    "translate_driver_error",
     "user_must_exist",
 ]
 
@@ -81,6 +90,131 @@ class RateLimitExceededError(CodingAgentDbError):
 
 class DecryptionError(CodingAgentDbError):
     """A stored secret cannot be decrypted: altered, moved, or under an unknown key."""
+
+
+class DatabaseError(CodingAgentDbError):
+    """The database did not serve the call: the base of the two errors below.
+
+    ``statement`` names the query (``"get_task"``) or the step (``"connect"``,
+    ``"commit"``) that failed. The driver's exception is ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, statement: str) -> None:
+        super().__init__(message)
+        self.statement = statement
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """The connection failed: refused, reset, its server process killed or shut
+    down, too many connections, or a pooler error.
+
+    A read that failed like this on a connection the call took itself has
+    already been retried once. A write may or may not have been applied: see
+    the README ("Retries") before retrying it.
+    """
+
+
+TimedOut = Literal["lock", "statement", "connect", "acquire", "deadline", "idle transaction"]
+
+
+class DatabaseTimeoutError(DatabaseError, TimeoutError):
+    """A bounded wait ran out; ``what`` says which, ``seconds`` its bound.
+
+    ``lock``: a row or table lock was not granted within ``POSTGRES_LOCK_TIMEOUT``;
+    ``statement``: the statement ran longer than ``POSTGRES_STATEMENT_TIMEOUT``;
+    ``connect``: no connection within ``POSTGRES_CONNECT_TIMEOUT``;
+    ``acquire``: no free pool connection within ``POSTGRES_ACQUIRE_TIMEOUT``;
+    ``deadline``: the server did not answer at all (a dead network); the
+    connection was dropped. Nothing was retried.
+    """
+
+    def __init__(self, what: TimedOut, *, statement: str, seconds: float | None) -> None:
+        bound = f" within {seconds:g} s" if seconds is not None else ""
+        super().__init__(f"{statement}: {what} timeout{bound}", statement=statement)
+        self.what: TimedOut = what
+        self.seconds = seconds
+
+
+class MigrationLockedError(CodingAgentDbError, LockTimeout):  # type: ignore[misc]
+    """yoyo's migration lock is held: by a running migration, or left by a killed one.
+
+    ``pid`` is the holder's process id (on the machine that ran it), ``since``
+    when it took the lock. A yoyo ``LockTimeout`` too, for code that catches that.
+    """
+
+    def __init__(self, *, pid: int, since: datetime) -> None:
+        super().__init__(
+            f"migrations are locked by process {pid} since {since.isoformat(timespec='seconds')}"
+        )
+        self.pid = pid
+        self.since = since
+
+
+# Client-side errors that say the input was wrong, not the connection.
+_NOT_CONNECTION_LEVEL = (
+    asyncpg.exceptions.DataError,
+    asyncpg.exceptions.ClientConfigurationError,
+    asyncpg.exceptions.UnsupportedClientFeatureError,
+)
+
+# The server ended the session or could not start one.
+_SERVER_WENT_AWAY = (
+    asyncpg.PostgresConnectionError,  # class 08 (and pgbouncer's protocol errors)
+    asyncpg.exceptions.AdminShutdownError,  # pg_terminate_backend, fast shutdown
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,  # starting up, shutting down, recovery
+    asyncpg.exceptions.IdleSessionTimeoutError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection failed (as opposed to the statement)."""
+    if isinstance(exc, _NOT_CONNECTION_LEVEL):
+        return False
+    return isinstance(
+        exc,
+        (
+            *_SERVER_WENT_AWAY,
+            asyncpg.InterfaceError,  # "connection is closed", "another operation is in progress"
+            asyncpg.exceptions.InternalClientError,  # protocol state broken by a dead socket
+            OSError,  # refused, reset, unreachable, DNS
+        ),
+    )
+
+
+def translate_driver_error(
+    exc: BaseException,
+    *,
+    statement: str,
+    lock_timeout: float | None = None,
+    statement_timeout: float | None = None,
+) -> DatabaseError | None:
+    """The package error for a connection-level failure or a server-side timeout; None otherwise.
+
+    The one place where driver failures become the package's errors (the
+    adapter in ``sql`` and the context managers in ``pool`` call it). Errors
+    about the statement itself (constraint violations, ...) return None and
+    are left to the caller that knows what they mean (e.g. ``user_must_exist``).
+    """
+    if isinstance(exc, CodingAgentDbError):
+        return None  # already the package's (a DatabaseTimeoutError is an OSError too)
+    if isinstance(exc, asyncpg.exceptions.LockNotAvailableError):
+        return DatabaseTimeoutError("lock", statement=statement, seconds=lock_timeout)
+    if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
+        return DatabaseTimeoutError("statement", statement=statement, seconds=statement_timeout)
+    if isinstance(
+        exc,
+        asyncpg.exceptions.IdleInTransactionSessionTimeoutError
+        | asyncpg.exceptions.TransactionTimeoutError,
+    ):
+        return DatabaseTimeoutError("idle transaction", statement=statement, seconds=None)
+    if connection_lost(exc):
+        reason = type(exc).__name__
+        return DatabaseUnavailableError(
+            f"{statement}: the database connection failed ({reason})", statement=statement
+        )
+    return None
 
 
 @contextmanager

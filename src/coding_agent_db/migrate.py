@@ -12,20 +12,29 @@ use them); ``migration_state(url)`` says what is applied and what is pending.
 In a user's project, where there is no yoyo.ini and no migrations/ folder,
 the installed package carries its migrations: ``yoyo apply --database
 coding-agent-db:// package:coding_agent_db:_sql/migrations`` (a wheel install).
+
+A migration killed with ``kill -9`` leaves yoyo's lock row behind. Waiting for
+it ends in MigrationLockedError (a LockTimeout naming the holder and since
+when); ``yoyo apply`` then prints that one line instead of a traceback.
+``find_migration_lock(url)`` reports the lock without waiting.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from yoyo import get_backend, read_migrations
+import psycopg
+from yoyo import read_migrations
 from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.connections import parse_uri
 from yoyo.exceptions import LockTimeout
 
 from coding_agent_db.config import database_url
+from coding_agent_db.errors import MigrationLockedError
 from coding_agent_db.paths import MIGRATIONS_DIR
 
 __all__ = [
@@ -35,6 +44,7 @@ __all__ = [
     "apply_migrations",
     "apply_pending",
     "break_migration_lock",
+    "find_migration_lock",
     "migration_state",
     "pending_migrations",
     "rollback_latest",
@@ -47,29 +57,105 @@ def _psycopg_url(url: str) -> str:
     return "postgresql+psycopg://" + url.split("://", 1)[1]
 
 
-class EnvPostgresBackend(PostgresqlPsycopgBackend):  # type: ignore[misc]
-    """yoyo backend for ``coding-agent-db://``: the database of ``$POSTGRES_URL``."""
+LOCK_TIMEOUT = 10.0
+"""Seconds a migration waits for another one's lock (yoyo's default) before LockTimeout."""
+
+
+def _lock_query() -> str:
+    """queries/maintenance.sql's get_migration_lock (no parameters), for psycopg."""
+    from coding_agent_db.sql import queries  # not at import: yoyo loads this module early
+
+    sql: str = queries.get_migration_lock.sql
+    return sql
+
+
+def _holder(row: tuple[datetime, int] | None) -> MigrationLockedError | None:
+    if row is None:
+        return None
+    locked_at, pid = row
+    since = locked_at.replace(tzinfo=UTC) if locked_at.tzinfo is None else locked_at
+    return MigrationLockedError(pid=pid, since=since.astimezone(UTC))
+
+
+class _Backend(PostgresqlPsycopgBackend):  # type: ignore[misc]
+    """yoyo's psycopg backend; a lock held too long is MigrationLockedError.
+
+    Server-side prepared statements are off: psycopg names them per connection
+    (``_pg3_0``, ...), which a transaction-mode pooler mixes up between
+    clients. Migrations run few statements; nothing is lost.
+    """
+
+    def connect(self, dburi: Any) -> Any:
+        conn = super().connect(dburi)
+        conn.prepare_threshold = None
+        return conn
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(super().lock(timeout))
+            except LockTimeout as exc:
+                holder = _holder(self.execute(_lock_query()).fetchone())
+                if holder is None:  # released just now: the caller may try again
+                    raise
+                raise holder from exc
+            yield
+
+
+class EnvPostgresBackend(_Backend):
+    """yoyo backend for ``coding-agent-db://``: the database of ``$POSTGRES_URL``.
+
+    Used by the ``yoyo`` command: a held lock ends it with a one-line message
+    (exit status 1) instead of a traceback.
+    """
 
     def connect(self, dburi: Any) -> Any:
         return super().connect(parse_uri(_psycopg_url(database_url())))
 
+    @contextlib.contextmanager
+    def lock(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+        try:
+            with super().lock(timeout):
+                yield
+        except MigrationLockedError as exc:
+            raise SystemExit(
+                f"yoyo: {exc}; if no migration is running (e.g. it was killed), "
+                "clear it with `yoyo break-lock` and run `yoyo apply` again"
+            ) from None
+
 
 def _backend(url: str) -> Any:
-    return get_backend(_psycopg_url(url), migration_table="_yoyo_migration")
+    backend = _Backend(parse_uri(_psycopg_url(url)), "_yoyo_migration")
+    backend.init_database()
+    return backend
 
 
-def apply_migrations(url: str) -> int:
-    """Apply the pending migrations to the database at ``url``; returns how many."""
+def find_migration_lock(url: str | None = None) -> MigrationLockedError | None:
+    """The migration lock held on the database at ``url`` (who, since when), or None.
+
+    ``url`` defaults to ``POSTGRES_URL``. The lock is stale when no migration
+    is running; ``break_migration_lock`` (``yoyo break-lock``) clears it.
+    """
+    with psycopg.connect(url or database_url(), autocommit=True, prepare_threshold=None) as conn:
+        try:
+            row = conn.execute(_lock_query()).fetchone()
+        except psycopg.errors.UndefinedTable:
+            return None  # never migrated: yoyo has not created its lock table
+    return _holder(row)
+
+
+def apply_migrations(url: str, *, lock_timeout: float = LOCK_TIMEOUT) -> int:
+    """Apply the pending migrations to the database at ``url``; returns how many.
+
+    MigrationLockedError when another migration holds the lock for ``lock_timeout`` seconds.
+    """
     backend = _backend(url)
     migrations = read_migrations(str(MIGRATIONS_DIR))
-    with backend.lock():
+    with backend.lock(lock_timeout):
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
     return len(pending)
-
-
-LOCK_TIMEOUT = 10.0
-"""Seconds a migration waits for another one's lock (yoyo's default) before LockTimeout."""
 
 
 def apply_pending(url: str, *, lock_timeout: float = LOCK_TIMEOUT) -> list[str]:

@@ -8,15 +8,90 @@ the typed surface of this package is the table modules that call them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiosql
+import asyncpg
 from aiosql.adapters.asyncpg import AsyncPGAdapter
 
+from coding_agent_db.errors import DatabaseTimeoutError, DatabaseUnavailableError
 from coding_agent_db.paths import QUERIES_DIR
+from coding_agent_db.pool import acquire, profile_of, release, translated
 
-__all__ = ["queries"]
+__all__ = ["LOCKING_READS", "READ_PREFIXES", "is_read", "queries", "run_statement"]
+
+READ_PREFIXES = ("get_", "list_", "count_")
+"""Queries named like this only read (a contract test checks their SQL): they
+may run twice, so one that lost its connection is retried once."""
+
+LOCKING_READS = frozenset(
+    {
+        "list_user_secrets",
+        "list_account_secrets",
+        "list_key_secrets",
+        "list_connector_secrets",
+        "list_movable_keys",
+        "list_movable_connectors",
+    }
+)
+"""Reads that lock the rows they return (key rotation, account merge): never retried."""
+
+
+def is_read(query_name: str) -> bool:
+    """Whether the query only reads, so running it again is harmless."""
+    return query_name.startswith(READ_PREFIXES) and query_name not in LOCKING_READS
+
+
+async def _bounded(conn: Any, query_name: str, method: str, sql: str, args: list[Any]) -> Any:
+    """Run one statement on a connection within the profile's client bound.
+
+    When the bound runs out the server has not answered in time: the
+    connection is dropped rather than cancelled (a cancel request needs the
+    same dead network) and DatabaseTimeoutError is raised.
+    """
+    profile = profile_of(conn)
+    limit = profile.client_timeout
+    with translated(query_name, profile):
+        scope = asyncio.timeout(limit)
+        try:
+            async with scope:
+                return await getattr(conn, method)(sql, *args)
+        except TimeoutError as exc:
+            if not scope.expired():
+                raise
+            conn.terminate()
+            raise DatabaseTimeoutError(
+                profile.client_timeout_means, statement=query_name, seconds=limit
+            ) from exc
+
+
+async def run_statement(conn: Any, query_name: str, method: str, sql: str, args: list[Any]) -> Any:
+    """Run one statement of ``queries/``: bounded, with package errors, reads retried once.
+
+    The single path every query takes (the translation point of connection
+    failures). With a pool the statement takes a connection for itself; a
+    read that fails because that connection died is retried once on a fresh
+    one. Writes, and anything on a caller's connection (maybe inside their
+    transaction), are never retried.
+    """
+    if not isinstance(conn, asyncpg.Pool):
+        return await _bounded(conn, query_name, method, sql, args)
+    retry = is_read(query_name)
+    while True:
+        held = await acquire(conn, query_name)
+        try:
+            return await _bounded(held, query_name, method, sql, args)
+        except DatabaseUnavailableError:
+            if not retry:
+                raise
+            retry = False
+            # The other idle connections likely died with this one (a server
+            # restart, killed backends): replace them all.
+            await conn.expire_connections()
+        finally:
+            await release(conn, held, query_name)
 
 
 class DirectAsyncpgAdapter(AsyncPGAdapter):
@@ -27,11 +102,16 @@ class DirectAsyncpgAdapter(AsyncPGAdapter):
     asyncpg ``Connection`` or ``Pool``: both run ``fetch``/``fetchrow``/
     ``fetchval``/``execute`` themselves, so the adapter calls them directly.
     ``process_sql`` (``:name`` to ``$n``, numbered by first use) is inherited.
+    Every statement goes through ``run_statement``.
     """
 
     def _args(self, query_name: str, parameters: dict[str, Any]) -> list[Any]:
         # Queries are loaded with kwargs_only, so parameters is always a dict.
         return [parameters[name] for name in self.var_sorted[query_name]]
+
+    async def _run(self, conn: Any, method: str, query_name: str, sql: str, parameters: Any) -> Any:
+        arguments = self._args(query_name, parameters)
+        return await run_statement(conn, query_name, method, sql, arguments)
 
     async def select(
         self,
@@ -41,7 +121,7 @@ class DirectAsyncpgAdapter(AsyncPGAdapter):
         parameters: Any,
         record_class: Any = None,
     ) -> AsyncGenerator[Any, None]:
-        for record in await conn.fetch(sql, *self._args(query_name, parameters)):
+        for record in await self._run(conn, "fetch", query_name, sql, parameters):
             yield record
 
     async def select_one(
@@ -52,15 +132,15 @@ class DirectAsyncpgAdapter(AsyncPGAdapter):
         parameters: Any,
         record_class: Any = None,
     ) -> Any:
-        return await conn.fetchrow(sql, *self._args(query_name, parameters))
+        return await self._run(conn, "fetchrow", query_name, sql, parameters)
 
     async def select_value(self, conn: Any, query_name: str, sql: str, parameters: Any) -> Any:
-        return await conn.fetchval(sql, *self._args(query_name, parameters))
+        return await self._run(conn, "fetchval", query_name, sql, parameters)
 
     async def insert_update_delete(
         self, conn: Any, query_name: str, sql: str, parameters: Any
     ) -> Any:
-        return await conn.execute(sql, *self._args(query_name, parameters))
+        return await self._run(conn, "execute", query_name, sql, parameters)
 
 
 queries: Any = aiosql.from_path(QUERIES_DIR, DirectAsyncpgAdapter)

@@ -19,3 +19,9 @@ SELECT count(*) FROM settings WHERE user_id = :user_id;
 -- name: count_prepared_statements()$
 -- How many named prepared statements this session holds.
 SELECT count(*) FROM pg_prepared_statements;
+
+-- name: list_prepared_statement_names()
+-- The names of the named prepared statements this session holds.
+SELECT name
+FROM pg_prepared_statements
+ORDER BY name;

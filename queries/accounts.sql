@@ -111,3 +111,10 @@ WITH updated AS (
 )
 SELECT count(*)
 FROM updated;
+
+-- name: count_legacy_account_secrets()$
+-- Unscoped (maintenance: key rotation): count linked accounts' tokens still in the legacy (unauthenticated) format.
+SELECT
+    count(*) FILTER (WHERE access_token NOT LIKE 'v1:%')
+    + count(*) FILTER (WHERE refresh_token NOT LIKE 'v1:%')
+FROM accounts;

@@ -88,3 +88,9 @@ WITH updated AS (
 )
 SELECT count(*)
 FROM updated;
+
+-- name: count_legacy_key_secrets()$
+-- Unscoped (maintenance: key rotation): count stored keys still in the legacy (unauthenticated) format.
+SELECT count(*)
+FROM keys
+WHERE value NOT LIKE 'v1:%';

@@ -9,7 +9,8 @@ INSERT INTO task_messages (
     user_id,
     role,
     content,
-    created_at
+    created_at,
+    completed_at
 )
 SELECT
     :id,
@@ -17,6 +18,7 @@ SELECT
     tasks.user_id,
     'user',
     :content,
+    clock_timestamp(),
     clock_timestamp()
 FROM tasks
 CROSS JOIN lock_daily_usage(:user_id) AS usage
@@ -30,7 +32,8 @@ RETURNING
     user_id,
     role,
     content,
-    created_at;
+    created_at,
+    completed_at;
 
 -- name: create_agent_message(user_id, id, task_id)^
 -- Start an empty agent message on the user's task, to be streamed into; None if the task is not theirs.
@@ -59,16 +62,55 @@ RETURNING
     user_id,
     role,
     content,
-    created_at;
+    created_at,
+    completed_at;
 
--- name: append_agent_message(user_id, message_id, delta)$
--- Append a streamed chunk to the user's agent message atomically; returns the new length, None if not theirs.
+-- name: append_agent_message(user_id, message_id, delta, max_length, marker)$
+-- Append a streamed chunk to the user's agent reply atomically, cut at max_length characters ending with the marker; returns the new length, None if not theirs or complete.
 UPDATE task_messages
-SET content = content || :delta
+SET content = CASE
+    WHEN length(content) + length(:delta) <= :max_length THEN content || :delta
+    ELSE left(content || :delta, :max_length - length(:marker)) || :marker
+END
 WHERE user_id = :user_id
     AND id = :message_id
     AND role = 'agent'
+    AND completed_at IS NULL
 RETURNING length(content);
+
+-- name: lock_agent_message(user_id, message_id)^
+-- The user's agent reply, locked until the transaction ends; None if not theirs.
+SELECT
+    id,
+    task_id,
+    user_id,
+    role,
+    content,
+    created_at,
+    completed_at
+FROM task_messages
+WHERE user_id = :user_id
+    AND id = :message_id
+    AND role = 'agent'
+FOR UPDATE;
+
+-- name: complete_agent_message(user_id, message_id, content)^
+-- Store the user's agent reply as complete, with its content redacted as a whole; None if not theirs.
+UPDATE task_messages
+SET
+    content = :content,
+    completed_at = COALESCE(completed_at, clock_timestamp())
+WHERE user_id = :user_id
+    AND id = :message_id
+    AND role = 'agent'
+RETURNING
+    id,
+    task_id,
+    user_id,
+    role,
+    content,
+    created_at,
+    completed_at;
 
 -- name: list_task_messages(user_id, task_id, limit)
 -- List the messages of the user's task, oldest first.
@@ -78,7 +120,8 @@ SELECT
     task_messages.user_id,
     task_messages.role,
     task_messages.content,
-    task_messages.created_at
+    task_messages.created_at,
+    task_messages.completed_at
 FROM task_messages
 INNER JOIN tasks
     ON tasks.user_id = task_messages.user_id

@@ -42,6 +42,10 @@ EXPECTED_UNSCOPED = {
     "list_connector_secrets",
     "update_connector_secrets",
     "purge_deleted_tasks",
+    "count_legacy_user_secrets",
+    "count_legacy_account_secrets",
+    "count_legacy_key_secrets",
+    "count_legacy_connector_secrets",
 }
 
 _BLOCK = re.compile(r"^-- name: (?P<header>.+)$", re.MULTILINE)
@@ -164,6 +168,8 @@ ROW_MODELS: dict[str, type[msgspec.Struct]] = {
     "create_user_message": cadb.TaskMessage,
     "create_agent_message": cadb.TaskMessage,
     "list_task_messages": cadb.TaskMessage,
+    "lock_agent_message": cadb.TaskMessage,
+    "complete_agent_message": cadb.TaskMessage,
     "get_setting": cadb.Setting,
     "list_settings": cadb.Setting,
     "upsert_setting": cadb.Setting,

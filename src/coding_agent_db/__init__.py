@@ -38,11 +38,14 @@ from coding_agent_db.errors import (
     LimitExceededError,
     NotFoundError,
     RateLimitExceededError,
+    SchemaNotMigratedError,
     ValidationError,
 )
 from coding_agent_db.keys import delete_key, get_key, list_keys, reveal_key, reveal_keys, set_key
 from coding_agent_db.messages import (
+    MAX_AGENT_MESSAGE_LENGTH,
     append_agent_message,
+    complete_agent_message,
     create_user_message,
     list_task_messages,
     start_agent_message,
@@ -81,7 +84,7 @@ from coding_agent_db.pool import (
     transaction,
 )
 from coding_agent_db.rate_limit import check_rate_limit
-from coding_agent_db.rotation import RotationReport, rotate_keys
+from coding_agent_db.rotation import RotationReport, count_legacy_secrets, rotate_keys
 from coding_agent_db.settings import (
     delete_setting,
     get_setting,
@@ -119,6 +122,7 @@ from coding_agent_db.users import (
 )
 
 __all__ = [
+    "MAX_AGENT_MESSAGE_LENGTH",
     "MAX_LIVE_TOKENS",
     "MAX_LOG_MESSAGE_LENGTH",
     "Account",
@@ -146,6 +150,7 @@ __all__ = [
     "RateLimitExceededError",
     "RevealedKeys",
     "RotationReport",
+    "SchemaNotMigratedError",
     "Setting",
     "SubAgentActivity",
     "Task",
@@ -160,7 +165,9 @@ __all__ = [
     "authenticate_api_token",
     "check_rate_limit",
     "close_pool",
+    "complete_agent_message",
     "connection",
+    "count_legacy_secrets",
     "create_api_token",
     "create_connector",
     "create_pool",

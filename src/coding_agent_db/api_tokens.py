@@ -15,14 +15,21 @@ import secrets
 import string
 import zlib
 from datetime import UTC, datetime
+from typing import Annotated
 
+from msgspec import Meta
+
+from coding_agent_db.boundary import boundary
 from coding_agent_db.errors import LimitExceededError, NotFoundError, ValidationError
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import (
     ApiToken,
     CreatedApiToken,
     NewApiToken,
+    RowId,
+    Text,
     User,
+    UserId,
     convert,
     from_row,
 )
@@ -84,10 +91,11 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+@boundary
 async def create_api_token(
     *,
-    user_id: str,
-    name: str,
+    user_id: UserId,
+    name: Text,
     expires_at: datetime | None = None,
     conn: Conn | None = None,
 ) -> CreatedApiToken:
@@ -125,20 +133,23 @@ async def create_api_token(
     return CreatedApiToken(token=from_row(row, ApiToken), raw_token=raw)
 
 
+@boundary
 async def list_api_tokens(
-    *, user_id: str, limit: int = MAX_TOKENS_LISTED, conn: Conn | None = None
+    *,
+    user_id: UserId,
+    limit: Annotated[int, Meta(ge=1, le=MAX_TOKENS_LISTED)] = MAX_TOKENS_LISTED,
+    conn: Conn | None = None,
 ) -> list[ApiToken]:
     """The user's tokens, newest first (expired ones included, hashes never)."""
-    if not 1 <= limit <= MAX_TOKENS_LISTED:
-        raise ValidationError("limit", f"must be between 1 and {MAX_TOKENS_LISTED}")
     return [
         from_row(row, ApiToken)
         async for row in queries.list_api_tokens(await db(conn), user_id=user_id, limit=limit)
     ]
 
 
+@boundary
 async def rename_api_token(
-    *, user_id: str, token_id: str, name: str, conn: Conn | None = None
+    *, user_id: UserId, token_id: RowId, name: Text, conn: Conn | None = None
 ) -> ApiToken:
     """Rename one of the user's tokens; NotFoundError if it is not theirs."""
     request = convert({"name": name}, NewApiToken)
@@ -150,13 +161,15 @@ async def rename_api_token(
     return from_row(row, ApiToken)
 
 
-async def revoke_api_token(*, user_id: str, token_id: str, conn: Conn | None = None) -> None:
+@boundary
+async def revoke_api_token(*, user_id: UserId, token_id: RowId, conn: Conn | None = None) -> None:
     """Revoke (delete) one of the user's tokens; NotFoundError if it is not theirs."""
     if await queries.delete_api_token(await db(conn), user_id=user_id, token_id=token_id) is None:
         raise NotFoundError("no such API token")
 
 
-async def authenticate_api_token(raw: str, *, conn: Conn | None = None) -> User | None:
+@boundary
+async def authenticate_api_token(raw: object, *, conn: Conn | None = None) -> User | None:
     """The owner of an unexpired token, recording its use; an authentication entry point.
 
     One statement matches the hash, refuses expiry and sets last_used_at.

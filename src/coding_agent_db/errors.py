@@ -20,6 +20,7 @@ __all__ = [
     "LimitExceededError",
     "NotFoundError",
     "RateLimitExceededError",
+    "SchemaNotMigratedError",
     "ValidationError",
     "user_must_exist",
 ]
@@ -75,6 +76,22 @@ class RateLimitExceededError(CodingAgentDbError):
 
 class DecryptionError(CodingAgentDbError):
     """A stored secret cannot be decrypted: altered, moved, or under an unknown key."""
+
+
+class SchemaNotMigratedError(CodingAgentDbError):
+    """The database is behind this package: ``migration`` is not applied.
+
+    ``missing`` is the table, view, column or function PostgreSQL did not find.
+    """
+
+    def __init__(self, *, migration: str, missing: str) -> None:
+        super().__init__(
+            f"the database schema is behind this package: migration {migration} is not "
+            f"applied ({missing} is missing); apply the pending migrations with: make migrate "
+            "(yoyo apply --batch in the repository, with POSTGRES_URL set)"
+        )
+        self.migration = migration
+        self.missing = missing
 
 
 @contextmanager

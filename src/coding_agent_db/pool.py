@@ -26,7 +26,9 @@ import asyncpg
 import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
+from coding_agent_db.boundary import boundary
 from coding_agent_db.config import database_url, env_int
+from coding_agent_db.models import PostgresUrl
 
 __all__ = [
     "Conn",
@@ -75,7 +77,8 @@ async def _keep_session(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     """Pool reset hook: nothing to reset (see the module docstring)."""
 
 
-async def create_pool(url: str | None = None) -> asyncpg.Pool[asyncpg.Record]:
+@boundary
+async def create_pool(url: PostgresUrl | None = None) -> asyncpg.Pool[asyncpg.Record]:
     """A new pool set up like the singleton's: jsonb codecs, no reset round trip.
 
     ``url`` defaults to ``POSTGRES_URL``; sizes come from ``POSTGRES_POOL_MIN``
@@ -141,6 +144,7 @@ def _forget_closed_loops() -> None:
         del _locks[loop]
 
 
+@boundary
 async def get_pool() -> asyncpg.Pool[asyncpg.Record]:
     """The pool of the running event loop, created on first use."""
     loop = asyncio.get_running_loop()
@@ -158,6 +162,7 @@ async def get_pool() -> asyncpg.Pool[asyncpg.Record]:
     return entry.pool
 
 
+@boundary
 async def close_pool() -> None:
     """Close the running loop's pool, if any; the next use creates a new one."""
     entry = _pools.pop(asyncio.get_running_loop(), None)
@@ -170,6 +175,7 @@ async def db(conn: Conn | None) -> Conn:
     return conn if conn is not None else await get_pool()
 
 
+@boundary
 @asynccontextmanager
 async def connection() -> AsyncIterator[Connection]:
     """Hold one pool connection for a unit of work; pass it down as ``conn=``."""
@@ -178,6 +184,7 @@ async def connection() -> AsyncIterator[Connection]:
         yield conn
 
 
+@boundary
 @asynccontextmanager
 async def transaction(conn: Conn | None = None) -> AsyncIterator[Connection]:
     """A transaction on ``conn`` (a savepoint if one is already open).

@@ -14,9 +14,10 @@ extra round trip.
 
 from __future__ import annotations
 
+from coding_agent_db.boundary import boundary
 from coding_agent_db.config import env_int
 from coding_agent_db.errors import NotFoundError, RateLimitExceededError
-from coding_agent_db.models import RateLimit
+from coding_agent_db.models import RateLimit, UserId
 from coding_agent_db.pool import Conn, db
 from coding_agent_db.sql import queries
 
@@ -30,7 +31,8 @@ def default_daily_limit() -> int:
     return env_int("MAX_MESSAGES_PER_DAY", DEFAULT_MAX_MESSAGES_PER_DAY)
 
 
-async def check_rate_limit(*, user_id: str, conn: Conn | None = None) -> RateLimit:
+@boundary
+async def check_rate_limit(*, user_id: UserId, conn: Conn | None = None) -> RateLimit:
     """The user's allowance today, in one statement; NotFoundError if there is no such user."""
     row = await queries.get_daily_usage(await db(conn), user_id=user_id)
     if row is None:

@@ -11,29 +11,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
+from coding_agent_db.boundary import boundary
 from coding_agent_db.errors import InvalidTransitionError, NotFoundError, ValidationError
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import (
     AgentSource,
+    CommitSha,
+    GitRef,
+    Id,
     LogEntry,
     LogType,
+    LongText,
     NewTask,
+    OptionalText,
+    Percent,
+    PrNumber,
+    PrStatus,
+    RowId,
+    Shallow,
     SubAgentActivity,
     Task,
     TaskChanges,
     TaskCursor,
     TaskStatus,
     TaskSummary,
-    checked_choice,
+    Url,
+    UserId,
+    Within,
     convert,
     from_row,
     literal_values,
     storable_text,
-    validated,
 )
 from coding_agent_db.pool import Conn, db, transaction
 from coding_agent_db.rate_limit import default_daily_limit, limit_exceeded
@@ -64,6 +77,7 @@ __all__ = [
 MAX_LOG_MESSAGE_LENGTH = 2000
 MAX_PAGE_SIZE = 100
 _MAX_INDEX = 2**31 - 1  # the SQL's integer; no jsonb array is longer
+MAX_PURGE_AGE = timedelta(days=36_500)
 
 _LOG_TYPES = literal_values(LogType)
 _FIRST_PAGE = TaskCursor(created_at=datetime.max.replace(tzinfo=UTC), id="")
@@ -121,7 +135,8 @@ async def _check_connectors(database: Conn, user_id: str, connector_ids: list[st
         raise ValidationError("mcp_server_ids", "names a connector the user does not have")
 
 
-async def create_task(*, user_id: str, task: NewTask, conn: Conn | None = None) -> Task:
+@boundary
+async def create_task(*, user_id: UserId, task: NewTask, conn: Conn | None = None) -> Task:
     """Create a pending task, counted against the user's daily limit.
 
     One statement locks the user, counts and inserts (see ``rate_limit``).
@@ -130,7 +145,6 @@ async def create_task(*, user_id: str, task: NewTask, conn: Conn | None = None) 
     user; ValidationError when ``mcp_server_ids`` names a connector the user
     does not have.
     """
-    task = validated(task)
     database = await db(conn)
     mcp_server_ids = list(dict.fromkeys(task.mcp_server_ids))
     if mcp_server_ids:
@@ -156,16 +170,18 @@ async def create_task(*, user_id: str, task: NewTask, conn: Conn | None = None) 
     return from_row(row, Task)
 
 
-async def get_task(*, user_id: str, task_id: str, conn: Conn | None = None) -> Task | None:
+@boundary
+async def get_task(*, user_id: UserId, task_id: RowId, conn: Conn | None = None) -> Task | None:
     """The user's task with its log, or None (also for deleted and other users' tasks)."""
     row = await queries.get_task(await db(conn), user_id=user_id, task_id=task_id)
     return None if row is None else from_row(row, Task)
 
 
+@boundary
 async def list_tasks(
     *,
-    user_id: str,
-    limit: int = 20,
+    user_id: UserId,
+    limit: Annotated[int, Meta(ge=1, le=MAX_PAGE_SIZE)] = 20,
     before: TaskCursor | None = None,
     conn: Conn | None = None,
 ) -> list[TaskSummary]:
@@ -173,8 +189,6 @@ async def list_tasks(
 
     For the next page pass ``before=page[-1].cursor``.
     """
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValidationError("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
     cursor = before or _FIRST_PAGE
     return [
         from_row(row, TaskSummary)
@@ -188,8 +202,13 @@ async def list_tasks(
     ]
 
 
+@boundary
 async def append_task_logs(
-    *, user_id: str, task_id: str, entries: Sequence[LogEntry], conn: Conn | None = None
+    *,
+    user_id: UserId,
+    task_id: RowId,
+    entries: Annotated[Sequence[LogEntry], Shallow],
+    conn: Conn | None = None,
 ) -> int:
     """Append entries to the task's log atomically; returns the log's new length.
 
@@ -203,35 +222,40 @@ async def append_task_logs(
     return length
 
 
+@boundary
 async def append_task_log(
-    *, user_id: str, task_id: str, entry: LogEntry, conn: Conn | None = None
+    *, user_id: UserId, task_id: RowId, entry: Annotated[LogEntry, Shallow], conn: Conn | None = None
 ) -> int:
     """Append one entry to the task's log; returns the log's new length."""
     return await append_task_logs(user_id=user_id, task_id=task_id, entries=(entry,), conn=conn)
 
 
+@boundary
 async def get_task_logs(
-    *, user_id: str, task_id: str, after: int = 0, conn: Conn | None = None
+    *,
+    user_id: UserId,
+    task_id: RowId,
+    after: Annotated[int, Meta(ge=0, le=_MAX_INDEX)] = 0,
+    conn: Conn | None = None,
 ) -> list[LogEntry] | None:
     """The task's log entries from index ``after`` on (a poller passes the count it has).
 
     None if the task is not the user's.
     """
-    if after < 0:
-        raise ValidationError("after", "must be >= 0")
     entries = await queries.get_task_logs(
-        await db(conn), user_id=user_id, task_id=task_id, after=min(after, _MAX_INDEX)
+        await db(conn), user_id=user_id, task_id=task_id, after=after
     )
     return None if entries is None else msgspec.convert(entries, list[LogEntry])
 
 
+@boundary
 async def update_task_status(
     *,
-    user_id: str,
-    task_id: str,
+    user_id: UserId,
+    task_id: RowId,
     status: TaskStatus,
-    progress: int | None = None,
-    error: str | None = None,
+    progress: Percent | None = None,
+    error: LongText | None = None,
     conn: Conn | None = None,
 ) -> None:
     """Move the task to ``status``; completed, error and stopped are final and set completed_at.
@@ -240,16 +264,14 @@ async def update_task_status(
     InvalidTransitionError for a task already in a final status, NotFoundError
     for a task that is not the user's.
     """
-    checked_choice("status", status, TaskStatus)
-    changes = convert({"status": status, "progress": progress, "error": error}, TaskChanges)
     database = await db(conn)
     updated = await queries.update_task_status(
         database,
         user_id=user_id,
         task_id=task_id,
-        status=changes.status,
-        progress=changes.progress,
-        error=changes.error,
+        status=status,
+        progress=progress,
+        error=error,
     )
     if updated is None:
         current = await queries.get_task_status(database, user_id=user_id, task_id=task_id)
@@ -273,8 +295,9 @@ async def _update_fields(
     _updated(await query(await db(conn), user_id=user_id, task_id=task_id, **values))
 
 
+@boundary
 async def update_task_title(
-    *, user_id: str, task_id: str, title: str, conn: Conn | None = None
+    *, user_id: UserId, task_id: RowId, title: LongText, conn: Conn | None = None
 ) -> None:
     """Set the task's title; NotFoundError if the task is not the user's."""
     await _update_fields(
@@ -282,12 +305,13 @@ async def update_task_title(
     )
 
 
+@boundary
 async def update_task_branch(
     *,
-    user_id: str,
-    task_id: str,
-    branch_name: str | None = None,
-    source_branch: str | None = None,
+    user_id: UserId,
+    task_id: RowId,
+    branch_name: GitRef | None = None,
+    source_branch: GitRef | None = None,
     conn: Conn | None = None,
 ) -> None:
     """Set the task's branch and the branch it started from (None keeps a value)."""
@@ -301,13 +325,14 @@ async def update_task_branch(
     )
 
 
+@boundary
 async def update_task_sandbox(
     *,
-    user_id: str,
-    task_id: str,
-    sandbox_id: str | None = None,
-    sandbox_url: str | None = None,
-    preview_url: str | None = None,
+    user_id: UserId,
+    task_id: RowId,
+    sandbox_id: OptionalText | None = None,
+    sandbox_url: Url | None = None,
+    preview_url: Url | None = None,
     conn: Conn | None = None,
 ) -> None:
     """Set the task's sandbox id and URLs (None keeps a value)."""
@@ -322,8 +347,9 @@ async def update_task_sandbox(
     )
 
 
+@boundary
 async def update_task_agent_session(
-    *, user_id: str, task_id: str, agent_session_id: str, conn: Conn | None = None
+    *, user_id: UserId, task_id: RowId, agent_session_id: OptionalText, conn: Conn | None = None
 ) -> None:
     """Set the agent's session id of the task, to resume it later."""
     await _update_fields(
@@ -335,14 +361,15 @@ async def update_task_agent_session(
     )
 
 
+@boundary
 async def update_task_pull_request(
     *,
-    user_id: str,
-    task_id: str,
-    pr_url: str | None = None,
-    pr_number: int | None = None,
-    pr_status: str | None = None,
-    pr_merge_commit_sha: str | None = None,
+    user_id: UserId,
+    task_id: RowId,
+    pr_url: Url | None = None,
+    pr_number: PrNumber | None = None,
+    pr_status: PrStatus | None = None,
+    pr_merge_commit_sha: CommitSha | None = None,
     conn: Conn | None = None,
 ) -> None:
     """Set the task's pull request URL, number, status (open|closed|merged) and merge commit.
@@ -361,12 +388,13 @@ async def update_task_pull_request(
     )
 
 
+@boundary
 async def update_task_sub_agents(
     *,
-    user_id: str,
-    task_id: str,
+    user_id: UserId,
+    task_id: RowId,
     sub_agent_activity: Sequence[SubAgentActivity],
-    current_sub_agent: str | None,
+    current_sub_agent: OptionalText | None,
     conn: Conn | None = None,
 ) -> None:
     """Replace the task's sub-agent activity and current sub-agent; records a heartbeat."""
@@ -380,12 +408,12 @@ async def update_task_sub_agents(
     )
 
 
+@boundary
 async def update_task_mcp_servers(
-    *, user_id: str, task_id: str, mcp_server_ids: Sequence[str], conn: Conn | None = None
+    *, user_id: UserId, task_id: RowId, mcp_server_ids: Sequence[Id], conn: Conn | None = None
 ) -> None:
     """Set the connectors the task uses; each must be one of the user's (else ValidationError)."""
-    changes = convert({"mcp_server_ids": list(mcp_server_ids)}, TaskChanges)
-    connector_ids = list(dict.fromkeys(changes.mcp_server_ids or ()))
+    connector_ids = list(dict.fromkeys(mcp_server_ids))
     async with transaction(conn) as tx:
         if connector_ids:
             await _check_connectors(tx, user_id, connector_ids)
@@ -396,22 +424,29 @@ async def update_task_mcp_servers(
         )
 
 
-async def touch_task_heartbeat(*, user_id: str, task_id: str, conn: Conn | None = None) -> None:
+@boundary
+async def touch_task_heartbeat(
+    *, user_id: UserId, task_id: RowId, conn: Conn | None = None
+) -> None:
     """Record that the task's agent is alive."""
     _updated(await queries.update_task_heartbeat(await db(conn), user_id=user_id, task_id=task_id))
 
 
-async def delete_task(*, user_id: str, task_id: str, conn: Conn | None = None) -> None:
+@boundary
+async def delete_task(*, user_id: UserId, task_id: RowId, conn: Conn | None = None) -> None:
     """Soft-delete the task: gone from get, list and the daily count; kept for audit."""
     _updated(await queries.delete_task(await db(conn), user_id=user_id, task_id=task_id))
 
 
-async def purge_deleted_tasks(*, older_than: timedelta, conn: Conn | None = None) -> int:
+@boundary
+async def purge_deleted_tasks(
+    *,
+    older_than: Annotated[timedelta, Within(timedelta(0), MAX_PURGE_AGE)],
+    conn: Conn | None = None,
+) -> int:
     """Delete, across all users, tasks soft-deleted more than ``older_than`` ago; returns the count.
 
     A maintenance job (e.g. nightly), not a request handler.
     """
-    if older_than < timedelta(0):
-        raise ValidationError("older_than", "must not be negative")
     count: int = await queries.purge_deleted_tasks(await db(conn), older_than=older_than)
     return count

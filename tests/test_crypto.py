@@ -1045,7 +1045,7 @@ def test_a_v1_value_with_anything_appended_is_refused(suffix: str) -> None:
 
 def test_a_v1_value_in_non_canonical_base64_is_refused() -> None:
     keyring = ring(new_key())
-    stored = keyring.encrypt(PLAINTEXT, CONTEXT)
+    stored = keyring.encrypt("secret-12", CONTEXT)  # 37 bytes: the last character has spare bits
     body = stored.rsplit(":", 1)[1]
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     # The last character carries unused low bits; setting them decodes to the same bytes.

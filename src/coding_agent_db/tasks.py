@@ -235,7 +235,7 @@ async def get_task_logs(
     *,
     user_id: UserId,
     task_id: RowId,
-    after: Annotated[int, Meta(ge=0, le=_MAX_INDEX)] = 0,
+    after: Annotated[int, Meta(ge=0, le=2**63 - 1)] = 0,
     conn: Conn | None = None,
 ) -> list[LogEntry] | None:
     """The task's log entries from index ``after`` on (a poller passes the count it has).
@@ -243,7 +243,7 @@ async def get_task_logs(
     None if the task is not the user's.
     """
     entries = await queries.get_task_logs(
-        await db(conn), user_id=user_id, task_id=task_id, after=after
+        await db(conn), user_id=user_id, task_id=task_id, after=min(after, _MAX_INDEX)
     )
     return None if entries is None else msgspec.convert(entries, list[LogEntry])
 

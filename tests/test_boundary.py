@@ -124,8 +124,8 @@ async def test_a_setting_key_that_cannot_exist_is_a_missing_setting(
         (
             lambda u, t, c: cadb.create_task(
                 user_id=u,
-                task=cadb.NewTask(prompt="p", selected_agent="a\ud800"),
-                conn=c,  # type: ignore[arg-type]
+                task=cadb.NewTask(prompt="p", selected_agent="a\ud800"),  # type: ignore[arg-type]
+                conn=c,
             ),
             "selected_agent",
         ),
@@ -139,16 +139,19 @@ async def test_a_setting_key_that_cannot_exist_is_a_missing_setting(
         ),
         (
             lambda u, t, c: cadb.update_task_pull_request(
-                user_id=u, task_id=t, pr_status="a\ud800", conn=c
+                user_id=u,
+                task_id=t,
+                pr_status="a\ud800",  # type: ignore[arg-type]
+                conn=c,
             ),
             "pr_status",
         ),
         (
             lambda u, t, c: cadb.set_key(
                 user_id=u,
-                provider="a\ud800",
+                provider="a\ud800",  # type: ignore[arg-type]
                 value="v",
-                conn=c,  # type: ignore[arg-type]
+                conn=c,
             ),
             "provider",
         ),
@@ -228,8 +231,8 @@ WRONG_TYPES: list[tuple[str, Callable[[str, str, cadb.Connection], Awaitable[obj
         "task=a dict",
         lambda u, t, c: cadb.create_task(
             user_id=u,
-            task={"prompt": "p"},
-            conn=c,  # type: ignore[arg-type]
+            task={"prompt": "p"},  # type: ignore[arg-type]
+            conn=c,
         ),
         "task",
     ),
@@ -239,8 +242,8 @@ WRONG_TYPES: list[tuple[str, Callable[[str, str, cadb.Connection], Awaitable[obj
         lambda u, t, c: cadb.update_task_mcp_servers(
             user_id=u,
             task_id=t,
-            mcp_server_ids=None,
-            conn=c,  # type: ignore[arg-type]
+            mcp_server_ids=None,  # type: ignore[arg-type]
+            conn=c,
         ),
         "mcp_server_ids",
     ),
@@ -256,8 +259,8 @@ WRONG_TYPES: list[tuple[str, Callable[[str, str, cadb.Connection], Awaitable[obj
         lambda u, t, c: cadb.append_task_logs(
             user_id=u,
             task_id=t,
-            entries=None,
-            conn=c,  # type: ignore[arg-type]
+            entries=None,  # type: ignore[arg-type]
+            conn=c,
         ),
         "entries",
     ),
@@ -266,8 +269,8 @@ WRONG_TYPES: list[tuple[str, Callable[[str, str, cadb.Connection], Awaitable[obj
         lambda u, t, c: cadb.append_task_log(
             user_id=u,
             task_id=t,
-            entry={"type": "info", "message": "m"},
-            conn=c,  # type: ignore[arg-type]
+            entry={"type": "info", "message": "m"},  # type: ignore[arg-type]
+            conn=c,
         ),
         "entry",
     ),
@@ -276,8 +279,8 @@ WRONG_TYPES: list[tuple[str, Callable[[str, str, cadb.Connection], Awaitable[obj
         lambda u, t, c: cadb.get_task_logs(
             user_id=u,
             task_id=t,
-            after="3",
-            conn=c,  # type: ignore[arg-type]
+            after="3",  # type: ignore[arg-type]
+            conn=c,
         ),
         "after",
     ),
@@ -286,8 +289,8 @@ WRONG_TYPES: list[tuple[str, Callable[[str, str, cadb.Connection], Awaitable[obj
     (
         "older_than=-1",
         lambda u, t, c: cadb.purge_deleted_tasks(
-            older_than=-1,
-            conn=c,  # type: ignore[arg-type]
+            older_than=-1,  # type: ignore[arg-type]
+            conn=c,
         ),
         "older_than",
     ),
@@ -307,8 +310,8 @@ WRONG_TYPES: list[tuple[str, Callable[[str, str, cadb.Connection], Awaitable[obj
         lambda u, t, c: cadb.update_task_status(
             user_id=u,
             task_id=t,
-            status=1,
-            conn=c,  # type: ignore[arg-type]
+            status=1,  # type: ignore[arg-type]
+            conn=c,
         ),
         "status",
     ),
@@ -318,8 +321,8 @@ WRONG_TYPES: list[tuple[str, Callable[[str, str, cadb.Connection], Awaitable[obj
             user_id=u,
             task_id=t,
             status="processing",
-            progress="5",
-            conn=c,  # type: ignore[arg-type]
+            progress="5",  # type: ignore[arg-type]
+            conn=c,
         ),
         "progress",
     ),
@@ -328,8 +331,8 @@ WRONG_TYPES: list[tuple[str, Callable[[str, str, cadb.Connection], Awaitable[obj
         lambda u, t, c: cadb.append_agent_message(
             user_id=u,
             message_id=t,
-            delta=b"x",
-            conn=c,  # type: ignore[arg-type]
+            delta=b"x",  # type: ignore[arg-type]
+            conn=c,
         ),
         "delta",
     ),
@@ -341,8 +344,8 @@ WRONG_TYPES: list[tuple[str, Callable[[str, str, cadb.Connection], Awaitable[obj
         lambda u, t, c: cadb.create_api_token(
             user_id=u,
             name="n",
-            expires_at="2030-01-01",
-            conn=c,  # type: ignore[arg-type]
+            expires_at="2030-01-01",  # type: ignore[arg-type]
+            conn=c,
         ),
         "expires_at",
     ),

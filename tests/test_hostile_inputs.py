@@ -288,7 +288,7 @@ def hostile_case(
         CASES[key] = CASES.get(key, 0) + 1
         loop.run_until_complete(check_one(function, kwargs, world))
 
-    return case  # type: ignore[no-any-return]
+    return case
 
 
 async def check_one(function: Callable[..., Any], kwargs: dict[str, Any], world: World) -> None:

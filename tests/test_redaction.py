@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 import coding_agent_db as cadb
@@ -214,9 +216,7 @@ ANSI_LINES = [
     pytest.param(f"\x1b[01;31m\x1b[K{ANTHROPIC}\x1b[m", ANTHROPIC[7:], id="grep-color"),
     pytest.param(f"(\x1b[1m{GHO}\x1b[0m)", GHO[4:], id="bold-in-parens"),
     pytest.param(f"token:\x1b[32m{GHO}\x1b[39m done", GHO[4:], id="colour-after-colon"),
-    pytest.param(
-        f"OPENAI_API_KEY=\x1b[33mabcdefgh12345678\x1b[0m", "abcdefgh12345678", id="assign"
-    ),
+    pytest.param("OPENAI_API_KEY=\x1b[33mabcdefgh12345678\x1b[0m", "abcdefgh12345678", id="assign"),
     pytest.param(f"\x1b]8;;https://x\x07{GHO}\x1b]8;;\x07", GHO[4:], id="osc-hyperlink"),
 ]
 
@@ -247,7 +247,7 @@ async def test_a_coloured_secret_never_reaches_the_stored_log(
 
 def split_into(text: str, cuts: list[int]) -> list[str]:
     bounds = [0, *cuts, len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [text[a:b] for a, b in pairwise(bounds)]
 
 
 SECRET_REPLY = f"Using the key {ANTHROPIC} and the token {GHO} now."

@@ -195,7 +195,7 @@ def _checker(name: str, annotation: Any) -> tuple[Callable[[Any], Any], bool]:
             if Shallow in extras:
                 return value
             try:
-                return convert(list(value), list[element])  # type: ignore[valid-type]
+                return convert(list(value), typing.cast(Any, list[element]))  # type: ignore[valid-type]
             except ValidationError as exc:
                 raise ValidationError(_join(name, exc.field), exc.message) from None
 
@@ -240,9 +240,15 @@ def _missing_answer(function: Callable[..., Any], returns: Any) -> Callable[[str
     return not_found
 
 
-def boundary(
-    function: F | None = None, *, missing: Callable[[], Any] | None = None
-) -> Any:
+@typing.overload
+def boundary(function: F) -> F: ...
+
+
+@typing.overload
+def boundary(*, missing: Callable[[], Any]) -> Callable[[F], F]: ...
+
+
+def boundary(function: F | None = None, *, missing: Callable[[], Any] | None = None) -> Any:
     """Check every argument of ``function`` against its annotations before it runs.
 
     ``missing``: what to return for a ``Lookup`` value no row can have, when
@@ -327,4 +333,3 @@ def _check_conn(value: Any) -> Any:
 def is_checked(function: Callable[..., Any]) -> bool:
     """Whether ``function`` goes through the boundary."""
     return getattr(function, "__boundary__", False) is True
-

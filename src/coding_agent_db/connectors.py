@@ -236,7 +236,9 @@ async def get_connector_launch(
 
 
 @boundary
-async def delete_connector(*, user_id: UserId, connector_id: RowId, conn: Conn | None = None) -> None:
+async def delete_connector(
+    *, user_id: UserId, connector_id: RowId, conn: Conn | None = None
+) -> None:
     """Delete the user's MCP server; NotFoundError if it is not theirs."""
     deleted = await queries.delete_connector(
         await db(conn), user_id=user_id, connector_id=connector_id

@@ -112,9 +112,7 @@ _TABLES = (
 )
 
 
-def _rotated(
-    stored: str | None, context: SecretContext, ring: Keyring, verify: bool
-) -> str | None:
+def _rotated(stored: str | None, context: SecretContext, ring: Keyring, verify: bool) -> str | None:
     """``stored`` re-encrypted under the current key, or None if it needs no rewrite.
 
     DecryptionError if it cannot be trusted (checked for current values only with ``verify``).

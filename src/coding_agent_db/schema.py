@@ -47,7 +47,9 @@ def _creators() -> dict[str, str]:
 
 
 def schema_error(
-    exc: asyncpg.UndefinedTableError | asyncpg.UndefinedColumnError | asyncpg.UndefinedFunctionError,
+    exc: asyncpg.UndefinedTableError
+    | asyncpg.UndefinedColumnError
+    | asyncpg.UndefinedFunctionError,
 ) -> SchemaNotMigratedError | None:
     """The package's error for a missing relation/column/function, or None if no migration makes it.
 

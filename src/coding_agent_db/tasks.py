@@ -224,7 +224,11 @@ async def append_task_logs(
 
 @boundary
 async def append_task_log(
-    *, user_id: UserId, task_id: RowId, entry: Annotated[LogEntry, Shallow], conn: Conn | None = None
+    *,
+    user_id: UserId,
+    task_id: RowId,
+    entry: Annotated[LogEntry, Shallow],
+    conn: Conn | None = None,
 ) -> int:
     """Append one entry to the task's log; returns the log's new length."""
     return await append_task_logs(user_id=user_id, task_id=task_id, entries=(entry,), conn=conn)

@@ -284,6 +284,22 @@ async def test_a_secret_split_across_streamed_chunks_is_never_shown_or_kept(
     assert GHO[4:] not in stored
 
 
+async def test_the_start_of_a_secret_still_streaming_is_not_shown(
+    conn: cadb.Connection, user: cadb.User, task: cadb.Task
+) -> None:
+    reply = await cadb.start_agent_message(user_id=user.id, task_id=task.id, conn=conn)
+    for chunk, shown_now in [
+        ("Pushing with gho_AbCd", "Pushing with "),
+        ("EfGhIj", "Pushing with "),
+        ("KlMnOpQrStUvWxYz0123456789 done", f"Pushing with gho_{REDACTED} done"),
+    ]:
+        await cadb.append_agent_message(
+            user_id=user.id, message_id=reply.id, delta=chunk, conn=conn
+        )
+        [shown] = await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn)
+        assert shown.content == shown_now
+
+
 async def test_a_completed_reply_takes_no_more_chunks(
     conn: cadb.Connection, user: cadb.User, task: cadb.Task
 ) -> None:

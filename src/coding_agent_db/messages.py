@@ -4,7 +4,8 @@ agent's replies, streamed in with atomic appends.
 A reply's secrets are redacted three times over, because a secret can arrive
 split across chunks: each chunk is redacted as it is appended (a secret whole
 in one chunk never reaches the table); while the reply streams, readers get
-its content redacted as a whole (``list_task_messages``); and
+its content redacted as a whole, without its last word if that word could be
+the start of a secret still arriving (``list_task_messages``); and
 ``complete_agent_message`` stores it redacted as a whole and closes it. A
 reply is at most ``MAX_AGENT_MESSAGE_LENGTH`` characters: what goes beyond is
 cut, and the reply ends with a marker saying so.
@@ -29,7 +30,7 @@ from coding_agent_db.models import (
 )
 from coding_agent_db.pool import Conn, db, transaction
 from coding_agent_db.rate_limit import default_daily_limit, limit_exceeded
-from coding_agent_db.redact import redact
+from coding_agent_db.redact import may_hold_secret, redact
 from coding_agent_db.sql import queries
 
 __all__ = [
@@ -142,11 +143,26 @@ async def complete_agent_message(
     return from_row(completed, TaskMessage)
 
 
+def _streaming_view(content: str) -> str:
+    """What readers see of a reply still streaming.
+
+    Redacted as a whole (a secret may span chunks), and without its last word
+    when that word could be a secret still arriving (``sk-ant-api03-Ab``: too
+    short yet for its pattern); it shows once the word ends or the reply does.
+    """
+    content = redact(content)
+    # rfind, not a regex: a 100k-character word must not cost a quadratic search.
+    word_start = max(content.rfind(space) for space in " \t\n\r\f\v") + 1
+    if may_hold_secret(content[word_start:]):
+        content = content[:word_start]
+    return content
+
+
 def _shown(message: TaskMessage) -> TaskMessage:
-    """A reply still streaming, redacted as a whole (a secret may span its chunks)."""
+    """A reply as readers see it: complete, or its streaming view."""
     if message.completed_at is not None or message.role != "agent":
         return message
-    content = redact(message.content)
+    content = _streaming_view(message.content)
     if content == message.content:
         return message
     return TaskMessage(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-__all__ = ["REDACTED", "redact"]
+__all__ = ["REDACTED", "may_hold_secret", "redact"]
 
 REDACTED = "[REDACTED]"
 
@@ -95,6 +95,11 @@ def redact(text: str) -> str:
         redacted = _redact_plain(plain)
         return text if redacted == plain else redacted
     return _redact_plain(text)
+
+
+def may_hold_secret(text: str) -> bool:
+    """Whether ``text`` holds a literal some secret pattern starts from (cheap; no pattern runs)."""
+    return _ANY_TRIGGER.search(text.lower()) is not None
 
 
 def _redact_plain(text: str) -> str:

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import types
 import typing
 from collections.abc import Awaitable, Callable, Sequence
@@ -64,6 +65,7 @@ from coding_agent_db.models import (
     Shallow,
     Within,
     convert,
+    is_storable,
     unstorable_field,
     validation_error,
 )
@@ -75,6 +77,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Values of these types pass through convert as they are (never parsed from a str).
 _AS_IS = (bytes, bytearray, memoryview, datetime, date, time, timedelta)
+_NUMERIC_META = ("gt", "ge", "lt", "le", "multiple_of", "tz")
 _CONNECTIONS = (asyncpg.Connection, asyncpg.Pool, PoolConnectionProxy)
 _NOUNS = {
     "user_id": "user",
@@ -135,16 +138,59 @@ def _element_struct(annotation: Any) -> type[msgspec.Struct] | None:
     return None
 
 
+def _text_check(name: str, annotation: Any) -> Callable[[Any], Any] | None:
+    """A check of ``str`` with length/pattern ``Meta`` done in Python (ids are on every call's
+    path: this is several times faster than ``msgspec.convert``), or None for other types."""
+    base, extras = _split(annotation)
+    extras = tuple(extra for extra in extras if extra not in (Lookup, Shallow))
+    if base is not str or not all(isinstance(extra, msgspec.Meta) for extra in extras):
+        return None
+    low, high, patterns = 0, None, []
+    for meta in extras:
+        if any(getattr(meta, field) is not None for field in _NUMERIC_META):
+            return None
+        low = max(low, meta.min_length or 0)
+        high = meta.max_length if high is None else min(high, meta.max_length or high)
+        if meta.pattern is not None:
+            patterns.append(re.compile(meta.pattern))
+
+    def check_text(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValidationError(name, f"Expected `str`, got `{type(value).__name__}`")
+        if not is_storable(value):
+            raise ValidationError(name, UNSTORABLE)
+        if len(value) < low:
+            raise ValidationError(name, f"Expected `str` of length >= {low}")
+        if high is not None and len(value) > high:
+            raise ValidationError(name, f"Expected `str` of length <= {high}")
+        for pattern in patterns:
+            if pattern.search(value) is None:
+                raise ValidationError(name, f"Expected `str` matching regex {pattern.pattern!r}")
+        return value
+
+    return check_text
+
+
 def _generic(name: str, annotation: Any, within: Within | None) -> Callable[[Any], Any]:
+    text = _text_check(name, annotation)
+    if text is not None:
+        return text
+
+    # A one-field Struct: msgspec caches a Struct's type information, while a
+    # bare Annotated type is analysed again on every convert.
+    holder = msgspec.defstruct(f"_{name}", [(name, annotation)])
+
     def check(value: Any) -> Any:
         where = unstorable_field(value, "")
         if where is not None:
             raise ValidationError(_join(name, where), UNSTORABLE)
         try:
-            checked = msgspec.convert(value, annotation, strict=True, builtin_types=_AS_IS)
+            checked = getattr(
+                msgspec.convert({name: value}, holder, strict=True, builtin_types=_AS_IS), name
+            )
         except msgspec.ValidationError as exc:
             error = validation_error(exc)
-            raise ValidationError(_join(name, error.field), error.message) from None
+            raise ValidationError(error.field, error.message) from None
         if within is not None and checked is not None and not within.low <= checked <= within.high:
             raise ValidationError(name, f"must be between {within.low} and {within.high}")
         return checked
@@ -275,10 +321,24 @@ def _wrap(function: Callable[..., Any], missing: Callable[[], Any] | None) -> An
         returns = None
     answer = (lambda _: missing()) if missing is not None else _missing_answer(function, returns)
 
+    defaults = {
+        p.name: p.default for p in signature.parameters.values() if p.default is not p.empty
+    }
+    positional = [
+        p.name
+        for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    names = frozenset(signature.parameters)
+
     def checked_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        bound = signature.bind(*args, **kwargs)  # TypeError for a missing or unknown name
-        bound.apply_defaults()
-        arguments = bound.arguments
+        # signature.bind, without its cost on every call (the common case).
+        if args:
+            arguments = {**defaults, **dict(zip(positional, args, strict=False)), **kwargs}
+        else:
+            arguments = {**defaults, **kwargs}
+        if len(args) > len(positional) or arguments.keys() != names:
+            signature.bind(*args, **kwargs)  # raises TypeError naming the problem
         refused: str | None = None
         for parameter in parameters:
             try:

@@ -32,7 +32,6 @@ from coding_agent_db.models import (
     NewConnector,
     RowId,
     UserId,
-    validated,
 )
 from coding_agent_db.pool import Conn, db
 from coding_agent_db.sql import queries
@@ -58,7 +57,7 @@ def secret_context(user_id: str, connector_id: str, column: str) -> SecretContex
 
 
 def _checked(connector: NewConnector) -> NewConnector:
-    connector = validated(connector)
+    """The rules between fields (the boundary has checked each field)."""
     if connector.type == "local" and connector.command is None:
         raise ValidationError("command", "is required for a local connector")
     if connector.type == "remote" and connector.base_url is None:

@@ -5,8 +5,10 @@ model (``NewTask``: defaults and constraints). Constraints are ``msgspec.Meta``
 annotations and ``Literal`` enums; the enums are the very values of the
 tables' CHECK constraints (a test compares them).
 
-Struct construction does not check types, so every function that takes an
-insert model runs it through ``validated()`` before any SQL is sent.
+Struct construction does not check types, so the boundary (``boundary``)
+runs every insert model a public function takes through ``convert()`` before
+any SQL is sent. The ``Annotated`` aliases below are the constraints of both
+the models' fields and the functions' parameters.
 
 Encrypted columns never appear in a row model. Listings show a masked preview
 (``sk-ant-...a1b2``); plaintext comes only from the explicit calls that hand
@@ -691,14 +693,6 @@ def validated(value: M) -> M:
 def from_row(row: Mapping[str, Any], type_: type[M]) -> M:
     """A row model from a database record."""
     return msgspec.convert(dict(row), type_)
-
-
-def checked_choice(field: str, value: Any, literal: Any) -> Any:
-    """``value`` if it is one of the ``Literal``'s values, else ValidationError naming ``field``."""
-    choices = get_args(literal)
-    if value not in choices:
-        raise ValidationError(field, f"must be one of {', '.join(map(repr, choices))}")
-    return value
 
 
 def literal_values(literal: Any) -> frozenset[str]:

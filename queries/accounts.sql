@@ -157,3 +157,10 @@ RETURNING
     username,
     created_at,
     updated_at;
+
+-- name: count_legacy_account_secrets()$
+-- Unscoped (maintenance: key rotation): count linked accounts' tokens still in the legacy (unauthenticated) format.
+SELECT
+    count(*) FILTER (WHERE access_token NOT LIKE 'v1:%')
+    + count(*) FILTER (WHERE refresh_token NOT LIKE 'v1:%')
+FROM accounts;

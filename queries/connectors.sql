@@ -201,3 +201,10 @@ WITH moved AS (
 )
 SELECT count(*)
 FROM moved;
+
+-- name: count_legacy_connector_secrets()$
+-- Unscoped (maintenance: key rotation): count MCP servers' secrets still in the legacy (unauthenticated) format.
+SELECT
+    count(*) FILTER (WHERE oauth_client_secret NOT LIKE 'v1:%')
+    + count(*) FILTER (WHERE env NOT LIKE 'v1:%')
+FROM connectors;

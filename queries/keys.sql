@@ -120,3 +120,9 @@ WITH moved AS (
 )
 SELECT count(*)
 FROM moved;
+
+-- name: count_legacy_key_secrets()$
+-- Unscoped (maintenance: key rotation): count stored keys still in the legacy (unauthenticated) format.
+SELECT count(*)
+FROM keys
+WHERE value NOT LIKE 'v1:%';

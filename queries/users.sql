@@ -239,3 +239,10 @@ SELECT id
 FROM users
 WHERE id = :user_id
 FOR UPDATE;
+
+-- name: count_legacy_user_secrets()$
+-- Unscoped (maintenance: key rotation): count users' tokens still in the legacy (unauthenticated) format.
+SELECT
+    count(*) FILTER (WHERE access_token NOT LIKE 'v1:%')
+    + count(*) FILTER (WHERE refresh_token NOT LIKE 'v1:%')
+FROM users;

@@ -313,7 +313,7 @@ async def test_malformed_input_is_refused_without_a_query(
     conn: cadb.Connection, raw: object
 ) -> None:
     async with recorded_queries(conn) as sent:
-        result = await cadb.authenticate_api_token(raw, conn=conn)  # type: ignore[arg-type]
+        result = await cadb.authenticate_api_token(raw, conn=conn)
 
     assert result is None
     assert sent == []

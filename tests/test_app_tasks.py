@@ -604,9 +604,20 @@ async def test_complete_sub_agent_refuses_a_success_that_is_not_a_boolean(
     assert caught.value.field == "success"
 
 
-@pytest.mark.parametrize("sub_agent_id", ["", "a\x00", "x" * 65, 5])
-async def test_a_hostile_sub_agent_id_is_refused_before_sql(
-    conn: cadb.Connection, user: cadb.User, sub_agent_id: object
+@pytest.mark.parametrize("sub_agent_id", ["", "a\x00", "a\ud800", "x" * 256])
+async def test_a_sub_agent_id_that_cannot_exist_is_not_found_without_sql(
+    conn: cadb.Connection, user: cadb.User, sub_agent_id: str
+) -> None:
+    task = await cadb.create_task(user_id=user.id, task=cadb.NewTask(prompt="p"), conn=conn)
+    async with recorded_queries(conn) as sent:
+        for call in (cadb.update_sub_agent, cadb.complete_sub_agent):
+            with pytest.raises(cadb.NotFoundError, match="no such sub-agent"):
+                await call(user_id=user.id, task_id=task.id, sub_agent_id=sub_agent_id, conn=conn)
+    assert sent == []
+
+
+async def test_a_sub_agent_id_of_the_wrong_type_is_refused_before_sql(
+    conn: cadb.Connection, user: cadb.User
 ) -> None:
     task = await cadb.create_task(user_id=user.id, task=cadb.NewTask(prompt="p"), conn=conn)
     async with recorded_queries(conn) as sent:
@@ -615,7 +626,7 @@ async def test_a_hostile_sub_agent_id_is_refused_before_sql(
                 await call(
                     user_id=user.id,
                     task_id=task.id,
-                    sub_agent_id=sub_agent_id,  # type: ignore[arg-type]
+                    sub_agent_id=5,  # type: ignore[arg-type]
                     conn=conn,
                 )
             assert caught.value.field == "sub_agent_id"

@@ -435,7 +435,7 @@ async def test_status_counts_secrets_by_format_and_key_and_doctor_says_what_to_d
 
     # rotate-keys moves everything under the current key; doctor is then content.
     rotated = run_json(["rotate-keys"], tmp_path, expect=0, **environment)
-    assert rotated == {"rows": 12, "rewritten": 6, "unreadable": []}
+    assert rotated == {"rows": 12, "rewritten": 6, "unreadable": [], "legacy_remaining": 0}
     healthy = run_json(["doctor"], tmp_path, expect=0, **without_old)
     assert {f["status"] for f in healthy["checks"]} == {"ok"}
 
@@ -478,7 +478,10 @@ async def test_rotate_keys_prints_plain_progress_lines_when_not_on_a_terminal(
     assert all("rows/s" in line and "ETA" in line for line in lines)
     assert "\r" not in result.stderr
     assert "\x1b" not in result.stderr
-    assert result.stdout == "rewrote 6 of 6 rows under the current key\n"
+    assert result.stdout == (
+        "rewrote 6 of 6 rows under the current key\n"
+        "no value is in the legacy format: ENCRYPTION_LEGACY_READS=off is safe\n"
+    )
 
 
 def _run_under_a_terminal(

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import coding_agent_db as cadb
-from tests.conftest import FreshDatabase
+from tests.conftest import FreshDatabase, checks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -95,3 +95,30 @@ def test_the_benchmark_runs_both_implementations(
     for mode in modes.values():
         assert mode["raw_runs_per_s"] > 0
         assert mode["layer_runs_per_s"] > 0
+
+
+async def test_rotate_keys_verify_reports_a_damaged_current_value(
+    fresh_database: FreshDatabase, encryption_key: str
+) -> None:
+    url = fresh_database()
+    pool = await cadb.create_pool(url)
+    try:
+        user = await cadb.upsert_user(
+            cadb.NewUser(provider="github", external_id="1", access_token="gho_x", username="u"),
+            conn=pool,
+        )
+        await cadb.set_key(user_id=user.id, provider="openai", value="sk-a-key-value", conn=pool)
+        stored = await checks.get_raw_key_value(pool, user_id=user.id, provider="openai")
+        damaged = stored[:-2] + ("AA" if stored[-2:] != "AA" else "BA")
+        await checks.set_raw_key_value(pool, user_id=user.id, provider="openai", value=damaged)
+    finally:
+        await pool.close()
+    environment = {"POSTGRES_URL": url, "ENCRYPTION_KEY": encryption_key}
+
+    plain = run_python(["-m", "coding_agent_db", "rotate-keys"], **environment)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    verified = run_python(["-m", "coding_agent_db", "rotate-keys", "--verify"], **environment)
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert "1 values could not be decrypted" in verified.stdout
+    assert "keys.value:" in verified.stdout
+    assert "ENCRYPTION_LEGACY_READS=off" in verified.stdout  # no legacy value left

@@ -48,6 +48,10 @@ EXPECTED_UNSCOPED = {
     "get_row_counts",
     "list_secret_counts",
     "get_migration_lock",
+    "count_legacy_user_secrets",
+    "count_legacy_account_secrets",
+    "count_legacy_key_secrets",
+    "count_legacy_connector_secrets",
 }
 
 _BLOCK = re.compile(r"^-- name: (?P<header>.+)$", re.MULTILINE)
@@ -185,6 +189,8 @@ ROW_MODELS: dict[str, type[msgspec.Struct]] = {
     "create_user_message": cadb.TaskMessage,
     "create_agent_message": cadb.TaskMessage,
     "list_task_messages": cadb.TaskMessage,
+    "lock_agent_message": cadb.TaskMessage,
+    "complete_agent_message": cadb.TaskMessage,
     "get_setting": cadb.Setting,
     "list_settings": cadb.Setting,
     "upsert_setting": cadb.Setting,
@@ -237,7 +243,7 @@ EXPECTED_COLUMNS = {
     "sandbox_id agent_session_id sandbox_url preview_url pr_url pr_number pr_status "
     "pr_merge_commit_sha mcp_server_ids sub_agent_activity current_sub_agent last_heartbeat "
     "created_at updated_at completed_at deleted_at",
-    "task_messages": "id task_id user_id role content created_at",
+    "task_messages": "id task_id user_id role content created_at completed_at",
     "connectors": "id user_id name description type base_url oauth_client_id oauth_client_secret "
     "command env status created_at updated_at",
     "settings": "id user_id key value created_at updated_at",

@@ -27,6 +27,7 @@ from coding_agent_db import crypto
 from coding_agent_db.crypto import Keyring, SecretContext
 from coding_agent_db.models import KeyProvider
 from tests.conftest import MakeUser, checks
+from tests.legacy_values import opened_by_two_keys
 
 GENERATE_COMMAND = 'python -c "import secrets; print(secrets.token_hex(32))"'
 LEGACY_SHAPE = re.compile(r"^[0-9a-f]{32}:(?:[0-9a-f]{32})+$")
@@ -1028,3 +1029,122 @@ async def test_unreadable_key_listing_logs_no_ciphertext(
     with pytest.raises(cadb.DecryptionError) as caught:
         await cadb.reveal_key(user_id=user.id, provider="anthropic", conn=conn)
     assert corrupted.split(":")[2] not in full_text(caught.value)
+
+
+# ---------------------------------------------------------------- strictness (issue #10)
+
+
+@pytest.mark.parametrize("suffix", ["=", "==", "===", "\n", ":", " ", "\x00", "A"], ids=repr)
+def test_a_v1_value_with_anything_appended_is_refused(suffix: str) -> None:
+    keyring = ring(new_key())
+    stored = keyring.encrypt(PLAINTEXT, CONTEXT)
+    with pytest.raises(cadb.DecryptionError):
+        keyring.decrypt(stored + suffix, CONTEXT)
+    assert keyring.decrypt(stored, CONTEXT) == PLAINTEXT
+
+
+def test_a_v1_value_in_non_canonical_base64_is_refused() -> None:
+    keyring = ring(new_key())
+    stored = keyring.encrypt("secret-12", CONTEXT)  # 37 bytes: the last character has spare bits
+    body = stored.rsplit(":", 1)[1]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # The last character carries unused low bits; setting them decodes to the same bytes.
+    last = alphabet.index(body[-1])
+    unused_bits = {2: 0b1111, 3: 0b11}[len(body) % 4]
+    assert last & unused_bits == 0
+    variant = stored[:-1] + alphabet[last | 1]
+    assert split_v1(variant) == split_v1(stored)  # lenient base64 reads the same bytes
+    with pytest.raises(cadb.DecryptionError):
+        keyring.decrypt(variant, CONTEXT)
+
+
+# ---------------------------------------------------------------- legacy values two keys open
+
+
+def test_a_legacy_value_that_two_keys_open_is_refused_not_guessed() -> None:
+    old, current = new_key(), new_key()
+    ambiguous = opened_by_two_keys(old, current)
+    # Each key alone reads it as text: the format cannot say which is right.
+    ring(old).decrypt(ambiguous, CONTEXT)
+    ring(current).decrypt(ambiguous, CONTEXT)
+
+    with pytest.raises(cadb.DecryptionError) as raised:
+        ring(current, old).decrypt(ambiguous, CONTEXT)
+    assert "more than one" in str(raised.value)
+    with pytest.raises(cadb.DecryptionError):
+        ring(old, f"{new_key()},{current}").decrypt(ambiguous, CONTEXT)
+
+
+async def test_an_ambiguous_legacy_key_is_marked_unreadable_not_revealed(
+    conn: cadb.Connection, user: cadb.User, monkeypatch: pytest.MonkeyPatch, encryption_key: str
+) -> None:
+    old = new_key()
+    await cadb.set_key(user_id=user.id, provider="openai", value="placeholder", conn=conn)
+    ambiguous = opened_by_two_keys(old, encryption_key)
+    await checks.set_raw_key_value(conn, user_id=user.id, provider="openai", value=ambiguous)
+    monkeypatch.setenv("ENCRYPTION_KEYS_PREVIOUS", old)
+    try:
+        with pytest.raises(cadb.DecryptionError):
+            await cadb.reveal_key(user_id=user.id, provider="openai", conn=conn)
+        revealed = await cadb.reveal_keys(user_id=user.id, conn=conn)
+        assert revealed.unreadable == ("openai",)
+    finally:
+        monkeypatch.delenv("ENCRYPTION_KEYS_PREVIOUS")
+
+
+# ---------------------------------------------------------------- legacy reads switched off
+
+
+def test_with_legacy_reads_off_a_legacy_value_is_refused() -> None:
+    key = new_key()
+    legacy = openssl_encrypt(key, PLAINTEXT.encode())
+    assert ring(key).decrypt(legacy, CONTEXT) == PLAINTEXT
+    off = Keyring.from_config(key, None, None, legacy_reads="off")
+    with pytest.raises(cadb.DecryptionError) as raised:
+        off.decrypt(legacy, CONTEXT)
+    assert "ENCRYPTION_LEGACY_READS" in str(raised.value)
+    assert off.decrypt(off.encrypt(PLAINTEXT, CONTEXT), CONTEXT) == PLAINTEXT
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "disabled?"])
+def test_an_unknown_legacy_reads_setting_is_refused(value: str) -> None:
+    with pytest.raises(cadb.ConfigurationError) as raised:
+        Keyring.from_config(new_key(), None, None, legacy_reads=value)
+    assert "ENCRYPTION_LEGACY_READS" in str(raised.value)
+
+
+def test_legacy_writes_with_legacy_reads_off_is_a_configuration_error() -> None:
+    with pytest.raises(cadb.ConfigurationError) as raised:
+        Keyring.from_config(new_key(), None, "legacy", legacy_reads="off")
+    assert "ENCRYPTION_LEGACY_READS" in str(raised.value)
+
+
+async def test_with_legacy_reads_off_a_planted_cbc_value_is_refused(
+    conn: cadb.Connection,
+    make_user: MakeUser,
+    monkeypatch: pytest.MonkeyPatch,
+    encryption_key: str,
+) -> None:
+    """An old ciphertext from a backup, planted into another user's row, is not revealed."""
+    victim, attacker = await make_user(), await make_user()
+    await cadb.set_key(user_id=victim.id, provider="anthropic", value="placeholder", conn=conn)
+    await cadb.set_key(user_id=attacker.id, provider="anthropic", value="placeholder", conn=conn)
+    from_backup = openssl_encrypt(encryption_key, PLAINTEXT.encode())
+    await checks.set_raw_key_value(
+        conn, user_id=attacker.id, provider="anthropic", value=from_backup
+    )
+    assert await cadb.reveal_key(user_id=attacker.id, provider="anthropic", conn=conn) == PLAINTEXT
+
+    monkeypatch.setenv("ENCRYPTION_LEGACY_READS", "off")
+    try:
+        with pytest.raises(cadb.DecryptionError):
+            await cadb.reveal_key(user_id=attacker.id, provider="anthropic", conn=conn)
+        [listed] = await cadb.list_keys(user_id=attacker.id, conn=conn)
+        assert (listed.preview, listed.unreadable) == (None, True)
+        # Values in the authenticated format still read.
+        assert (
+            await cadb.reveal_key(user_id=victim.id, provider="anthropic", conn=conn)
+            == "placeholder"
+        )
+    finally:
+        monkeypatch.delenv("ENCRYPTION_LEGACY_READS")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 import coding_agent_db as cadb
@@ -204,3 +206,150 @@ async def test_a_secret_past_the_length_limit_is_redacted_not_cut_in_half(
     raw = await checks.get_raw_task_text(conn, task_id=task.id)
     for start in range(len(secret) - 8):
         assert secret[start : start + 8] not in raw
+
+
+# ---------------------------------------------------------------- ANSI escapes (issue #10)
+
+GHO = "gho_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+ANTHROPIC = "sk-ant-api03-XXXXXXXXXXXXXXXXXXXXXXXX"
+ANSI_LINES = [
+    pytest.param(f"\x1b[01;31m\x1b[K{ANTHROPIC}\x1b[m", ANTHROPIC[7:], id="grep-color"),
+    pytest.param(f"(\x1b[1m{GHO}\x1b[0m)", GHO[4:], id="bold-in-parens"),
+    pytest.param(f"token:\x1b[32m{GHO}\x1b[39m done", GHO[4:], id="colour-after-colon"),
+    pytest.param("OPENAI_API_KEY=\x1b[33mabcdefgh12345678\x1b[0m", "abcdefgh12345678", id="assign"),
+    pytest.param(f"\x1b]8;;https://x\x07{GHO}\x1b]8;;\x07", GHO[4:], id="osc-hyperlink"),
+]
+
+
+@pytest.mark.parametrize(("line", "secret"), ANSI_LINES)
+def test_redaction_sees_through_ansi_escape_sequences(line: str, secret: str) -> None:
+    assert secret not in redact(line)
+    assert REDACTED in redact(line)
+
+
+def test_coloured_lines_without_secrets_keep_their_colours() -> None:
+    line = "\x1b[32mPASSED\x1b[0m tests/test_x.py::test_y"
+    assert redact(line) == line
+
+
+@pytest.mark.parametrize(("line", "secret"), ANSI_LINES)
+async def test_a_coloured_secret_never_reaches_the_stored_log(
+    conn: cadb.Connection, user: cadb.User, task: cadb.Task, line: str, secret: str
+) -> None:
+    await cadb.append_task_log(
+        user_id=user.id, task_id=task.id, entry=cadb.LogEntry(type="info", message=line), conn=conn
+    )
+    assert secret not in await checks.get_raw_task_text(conn, task_id=task.id)
+
+
+# ---------------------------------------------------------------- streamed agent replies
+
+
+def split_into(text: str, cuts: list[int]) -> list[str]:
+    bounds = [0, *cuts, len(text)]
+    return [text[a:b] for a, b in pairwise(bounds)]
+
+
+SECRET_REPLY = f"Using the key {ANTHROPIC} and the token {GHO} now."
+
+
+@pytest.mark.parametrize(
+    "cuts",
+    [
+        [SECRET_REPLY.index("sk-ant") + 10],
+        [SECRET_REPLY.index("sk-ant") + 3, SECRET_REPLY.index("sk-ant") + 20],
+        [SECRET_REPLY.index("gho_") + 2, SECRET_REPLY.index("gho_") + 6],
+        [SECRET_REPLY.index("gho_") + 1, SECRET_REPLY.index("gho_") + 15, len(SECRET_REPLY) - 5],
+    ],
+    ids=["two chunks", "three chunks", "three chunks around the prefix", "four chunks"],
+)
+async def test_a_secret_split_across_streamed_chunks_is_never_shown_or_kept(
+    conn: cadb.Connection, user: cadb.User, task: cadb.Task, cuts: list[int]
+) -> None:
+    reply = await cadb.start_agent_message(user_id=user.id, task_id=task.id, conn=conn)
+    for chunk in split_into(SECRET_REPLY, cuts):
+        await cadb.append_agent_message(
+            user_id=user.id, message_id=reply.id, delta=chunk, conn=conn
+        )
+        # While the reply streams, what a reader is shown is redacted as a whole.
+        shown = await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn)
+        assert ANTHROPIC[7:] not in shown[-1].content
+        assert GHO[4:] not in shown[-1].content
+
+    completed = await cadb.complete_agent_message(user_id=user.id, message_id=reply.id, conn=conn)
+    assert completed.content == redact(SECRET_REPLY)
+    assert completed.completed_at is not None
+    stored = await checks.get_raw_task_messages_text(conn, task_id=task.id)
+    assert ANTHROPIC[7:] not in stored
+    assert GHO[4:] not in stored
+
+
+async def test_the_start_of_a_secret_still_streaming_is_not_shown(
+    conn: cadb.Connection, user: cadb.User, task: cadb.Task
+) -> None:
+    reply = await cadb.start_agent_message(user_id=user.id, task_id=task.id, conn=conn)
+    for chunk, shown_now in [
+        ("Pushing with gho_AbCd", "Pushing with "),
+        ("EfGhIj", "Pushing with "),
+        ("KlMnOpQrStUvWxYz0123456789 done", f"Pushing with gho_{REDACTED} done"),
+    ]:
+        await cadb.append_agent_message(
+            user_id=user.id, message_id=reply.id, delta=chunk, conn=conn
+        )
+        [_prompt, shown] = await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn)
+        assert shown.content == shown_now
+
+
+async def test_a_completed_reply_takes_no_more_chunks(
+    conn: cadb.Connection, user: cadb.User, task: cadb.Task
+) -> None:
+    reply = await cadb.start_agent_message(user_id=user.id, task_id=task.id, conn=conn)
+    await cadb.append_agent_message(user_id=user.id, message_id=reply.id, delta="done", conn=conn)
+    await cadb.complete_agent_message(user_id=user.id, message_id=reply.id, conn=conn)
+    with pytest.raises(cadb.InvalidTransitionError):
+        await cadb.append_agent_message(
+            user_id=user.id, message_id=reply.id, delta="late", conn=conn
+        )
+    again = await cadb.complete_agent_message(user_id=user.id, message_id=reply.id, conn=conn)
+    assert again.content == "done"
+
+
+async def test_completing_another_users_reply_is_like_a_missing_one(
+    conn: cadb.Connection, user: cadb.User, other_user: cadb.User, task: cadb.Task
+) -> None:
+    reply = await cadb.start_agent_message(user_id=user.id, task_id=task.id, conn=conn)
+    with pytest.raises(cadb.NotFoundError):
+        await cadb.complete_agent_message(user_id=other_user.id, message_id=reply.id, conn=conn)
+
+
+# ---------------------------------------------------------------- the cap on a reply
+
+
+async def test_one_huge_chunk_is_cut_at_the_cap_with_a_marker(
+    conn: cadb.Connection, user: cadb.User, task: cadb.Task
+) -> None:
+    reply = await cadb.start_agent_message(user_id=user.id, task_id=task.id, conn=conn)
+    length = await cadb.append_agent_message(
+        user_id=user.id, message_id=reply.id, delta="x" * 10_000_000, conn=conn
+    )
+    assert length == cadb.MAX_AGENT_MESSAGE_LENGTH
+    [_prompt, shown] = await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn)
+    assert len(shown.content) == cadb.MAX_AGENT_MESSAGE_LENGTH
+    assert shown.content.endswith("[truncated: reply longer than 100000 characters]")
+
+
+async def test_chunks_past_the_cap_keep_the_reply_at_the_cap(
+    conn: cadb.Connection, user: cadb.User, task: cadb.Task
+) -> None:
+    reply = await cadb.start_agent_message(user_id=user.id, task_id=task.id, conn=conn)
+    chunk = "y" * 30_000
+    lengths = [
+        await cadb.append_agent_message(
+            user_id=user.id, message_id=reply.id, delta=chunk, conn=conn
+        )
+        for _ in range(5)
+    ]
+    assert lengths == [30_000, 60_000, 90_000, *[cadb.MAX_AGENT_MESSAGE_LENGTH] * 2]
+    [_prompt, shown] = await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn)
+    assert shown.content.startswith("y" * 90_000)
+    assert shown.content.endswith("[truncated: reply longer than 100000 characters]")

@@ -25,6 +25,7 @@ import coding_agent_db as cadb
 from coding_agent_db.crypto import Keyring
 from coding_agent_db.models import KeyProvider
 from tests.conftest import FreshDatabase, checks
+from tests.legacy_values import opened_by_two_keys
 
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 
@@ -380,3 +381,73 @@ async def test_rotation_reports_unreadable_values_and_rotates_the_rest(
     again = await cadb.rotate_keys(batch_size=3, conn=pool)
     assert sorted(again.unreadable) == sorted(report.unreadable)
     assert again.rewritten == 0
+
+
+# ---------------------------------------------------------------- issue #10
+
+
+async def test_rotation_lists_a_legacy_value_two_keys_open_as_unreadable(
+    pool: Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_a, key_b = secrets.token_hex(32), secrets.token_hex(32)
+    [owner] = await populate_under(pool, monkeypatch, key_a, count=1, legacy=set())
+    ambiguous = opened_by_two_keys(key_a, key_b)
+    provider = next(iter(owner.keys))
+    await checks.set_raw_key_value(pool, user_id=owner.user_id, provider=provider, value=ambiguous)
+    key = await cadb.get_key(user_id=owner.user_id, provider=provider, conn=pool)
+    assert key is not None
+
+    monkeypatch.setenv("ENCRYPTION_KEY", key_b)
+    monkeypatch.setenv("ENCRYPTION_KEYS_PREVIOUS", key_a)
+    report = await cadb.rotate_keys(conn=pool)
+    assert report.unreadable == (f"keys.value:{key.id}",)
+    stored = await checks.get_raw_key_value(pool, user_id=owner.user_id, provider=provider)
+    assert stored == ambiguous  # left as it was, never re-encrypted as a guess
+    assert report.legacy_remaining == 1
+    assert await cadb.count_legacy_secrets(conn=pool) == 1
+
+
+async def test_verify_finds_a_damaged_value_already_under_the_current_key(
+    pool: Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = secrets.token_hex(32)
+    [owner] = await populate_under(pool, monkeypatch, key, count=1, legacy=set())
+    provider = next(iter(owner.keys))
+    stored = await checks.get_raw_key_value(pool, user_id=owner.user_id, provider=provider)
+    _, kid, payload = stored.split(":")
+    raw = bytearray(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    raw[-1] ^= 0x01
+    damaged = f"v1:{kid}:{base64.urlsafe_b64encode(bytes(raw)).rstrip(b'=').decode()}"
+    await checks.set_raw_key_value(pool, user_id=owner.user_id, provider=provider, value=damaged)
+    key_row = await cadb.get_key(user_id=owner.user_id, provider=provider, conn=pool)
+    assert key_row is not None
+
+    plain = await cadb.rotate_keys(conn=pool)
+    assert (plain.unreadable, plain.rewritten) == ((), 0)  # skipped unopened
+    verified = await cadb.rotate_keys(verify=True, conn=pool)
+    assert verified.unreadable == (f"keys.value:{key_row.id}",)
+    assert verified.rewritten == 0
+
+
+async def test_the_legacy_count_says_when_legacy_reads_can_be_switched_off(
+    pool: Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_a, key_b = secrets.token_hex(32), secrets.token_hex(32)
+    owners = await populate_under(pool, monkeypatch, key_a, count=3, legacy={0, 2})
+    legacy_before = sum(is_legacy(row["value"]) for row in await raw_values(pool))
+    assert legacy_before > 0
+    assert await cadb.count_legacy_secrets(conn=pool) == legacy_before
+
+    monkeypatch.setenv("ENCRYPTION_KEY", key_b)
+    monkeypatch.setenv("ENCRYPTION_KEYS_PREVIOUS", key_a)
+    report = await cadb.rotate_keys(conn=pool)
+    assert (report.unreadable, report.legacy_remaining) == ((), 0)
+    assert await cadb.count_legacy_secrets(conn=pool) == 0
+
+    # Now legacy reads can go, and so can the old key.
+    monkeypatch.delenv("ENCRYPTION_KEYS_PREVIOUS")
+    monkeypatch.setenv("ENCRYPTION_LEGACY_READS", "off")
+    try:
+        await assert_every_secret_decrypts(pool, owners)
+    finally:
+        monkeypatch.delenv("ENCRYPTION_LEGACY_READS")

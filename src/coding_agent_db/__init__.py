@@ -44,12 +44,15 @@ from coding_agent_db.errors import (
     MigrationLockedError,
     NotFoundError,
     RateLimitExceededError,
+    SchemaNotMigratedError,
     ValidationError,
 )
 from coding_agent_db.github import connect_github_account, get_github_token
 from coding_agent_db.keys import delete_key, get_key, list_keys, reveal_key, reveal_keys, set_key
 from coding_agent_db.messages import (
+    MAX_AGENT_MESSAGE_LENGTH,
     append_agent_message,
+    complete_agent_message,
     create_user_message,
     list_task_messages,
     start_agent_message,
@@ -97,7 +100,7 @@ from coding_agent_db.rate_limit import (
     DEFAULT_MAX_MESSAGES_PER_DAY,
     check_rate_limit,
 )
-from coding_agent_db.rotation import RotationReport, rotate_keys
+from coding_agent_db.rotation import RotationReport, count_legacy_secrets, rotate_keys
 from coding_agent_db.settings import (
     delete_setting,
     get_setting,
@@ -143,6 +146,7 @@ from coding_agent_db.users import (
 __all__ = [
     "ADMIN_MAX_MESSAGES_PER_DAY",
     "DEFAULT_MAX_MESSAGES_PER_DAY",
+    "MAX_AGENT_MESSAGE_LENGTH",
     "MAX_LIVE_TOKENS",
     "MAX_LOG_MESSAGE_LENGTH",
     "Account",
@@ -179,6 +183,7 @@ __all__ = [
     "RateLimitExceededError",
     "RevealedKeys",
     "RotationReport",
+    "SchemaNotMigratedError",
     "Setting",
     "SubAgentActivity",
     "Task",
@@ -195,10 +200,12 @@ __all__ = [
     "check_rate_limit",
     "clear_task_logs",
     "close_pool",
+    "complete_agent_message",
     "complete_sub_agent",
     "connect_github_account",
     "connection",
     "continue_task",
+    "count_legacy_secrets",
     "create_api_token",
     "create_connector",
     "create_pool",

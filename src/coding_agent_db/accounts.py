@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from coding_agent_db.boundary import boundary
 from coding_agent_db.crypto import (
     SecretContext,
     decrypt,
@@ -16,8 +17,8 @@ from coding_agent_db.models import (
     AccountProvider,
     NewAccount,
     OAuthTokens,
+    UserId,
     from_row,
-    validated,
 )
 from coding_agent_db.pool import Conn, db
 from coding_agent_db.sql import queries
@@ -30,9 +31,11 @@ def token_context(user_id: str, provider: str, column: str) -> SecretContext:
     return SecretContext("accounts", column, user_id, provider)
 
 
-async def link_account(*, user_id: str, account: NewAccount, conn: Conn | None = None) -> Account:
+@boundary
+async def link_account(
+    *, user_id: UserId, account: NewAccount, conn: Conn | None = None
+) -> Account:
     """Link an account to the user; relinking the provider replaces the link and its tokens."""
-    account = validated(account)
     with user_must_exist():
         row = await queries.upsert_account(
             await db(conn),
@@ -53,16 +56,18 @@ async def link_account(*, user_id: str, account: NewAccount, conn: Conn | None =
     return from_row(row, Account)
 
 
+@boundary
 async def get_account(
-    *, user_id: str, provider: AccountProvider = "github", conn: Conn | None = None
+    *, user_id: UserId, provider: AccountProvider = "github", conn: Conn | None = None
 ) -> Account | None:
     """The user's linked account of ``provider``, or None."""
     row = await queries.get_account(await db(conn), user_id=user_id, provider=provider)
     return None if row is None else from_row(row, Account)
 
 
+@boundary
 async def get_account_tokens(
-    *, user_id: str, provider: AccountProvider = "github", conn: Conn | None = None
+    *, user_id: UserId, provider: AccountProvider = "github", conn: Conn | None = None
 ) -> OAuthTokens | None:
     """The decrypted OAuth tokens of the user's linked account, or None.
 
@@ -81,8 +86,9 @@ async def get_account_tokens(
     )
 
 
+@boundary
 async def unlink_account(
-    *, user_id: str, provider: AccountProvider = "github", conn: Conn | None = None
+    *, user_id: UserId, provider: AccountProvider = "github", conn: Conn | None = None
 ) -> None:
     """Remove the user's linked account of ``provider``.
 

@@ -15,7 +15,11 @@ import secrets
 import string
 import zlib
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
+from msgspec import Meta
+
+from coding_agent_db.boundary import boundary
 from coding_agent_db.errors import LimitExceededError, NotFoundError, ValidationError
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import (
@@ -23,7 +27,11 @@ from coding_agent_db.models import (
     ApiTokenCursor,
     CreatedApiToken,
     NewApiToken,
+    RowId,
+    Text,
     User,
+    UserId,
+    Within,
     convert,
     from_row,
 )
@@ -44,6 +52,8 @@ MAX_LIVE_TOKENS = 20
 """Unexpired tokens a user may hold at once."""
 
 MAX_TOKENS_LISTED = 100
+MAX_PURGE_GRACE = timedelta(days=36_500)
+"""The longest grace ``purge_expired_api_tokens`` takes (a century: effectively never)."""
 TOKEN_PREFIX = "cadb_"  # noqa: S105 - the public prefix, not a secret
 DISPLAY_PREFIX_LENGTH = len(TOKEN_PREFIX) + 4
 """Stored for display: the prefix and 4 random characters (24 bits), so the
@@ -87,10 +97,11 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+@boundary
 async def create_api_token(
     *,
-    user_id: str,
-    name: str,
+    user_id: UserId,
+    name: Text,
     expires_at: datetime | None = None,
     conn: Conn | None = None,
 ) -> CreatedApiToken:
@@ -130,10 +141,11 @@ async def create_api_token(
     return CreatedApiToken(token=from_row(row, ApiToken), raw_token=raw)
 
 
+@boundary
 async def list_api_tokens(
     *,
-    user_id: str,
-    limit: int = MAX_TOKENS_LISTED,
+    user_id: UserId,
+    limit: Annotated[int, Meta(ge=1, le=MAX_TOKENS_LISTED)] = MAX_TOKENS_LISTED,
     before: ApiTokenCursor | None = None,
     conn: Conn | None = None,
 ) -> list[ApiToken]:
@@ -141,10 +153,6 @@ async def list_api_tokens(
 
     For the next page pass ``before=page[-1].cursor``.
     """
-    if not 1 <= limit <= MAX_TOKENS_LISTED:
-        raise ValidationError("limit", f"must be between 1 and {MAX_TOKENS_LISTED}")
-    if before is not None and not isinstance(before, ApiTokenCursor):
-        raise ValidationError("before", "must be an ApiTokenCursor (a token's .cursor)")
     cursor = before or _FIRST_PAGE
     return [
         from_row(row, ApiToken)
@@ -158,8 +166,9 @@ async def list_api_tokens(
     ]
 
 
+@boundary
 async def rename_api_token(
-    *, user_id: str, token_id: str, name: str, conn: Conn | None = None
+    *, user_id: UserId, token_id: RowId, name: Text, conn: Conn | None = None
 ) -> ApiToken:
     """Rename one of the user's tokens; NotFoundError if it is not theirs."""
     request = convert({"name": name}, NewApiToken)
@@ -171,13 +180,15 @@ async def rename_api_token(
     return from_row(row, ApiToken)
 
 
-async def revoke_api_token(*, user_id: str, token_id: str, conn: Conn | None = None) -> None:
+@boundary
+async def revoke_api_token(*, user_id: UserId, token_id: RowId, conn: Conn | None = None) -> None:
     """Revoke (delete) one of the user's tokens; NotFoundError if it is not theirs."""
     if await queries.delete_api_token(await db(conn), user_id=user_id, token_id=token_id) is None:
         raise NotFoundError("no such API token")
 
 
-async def authenticate_api_token(raw: str, *, conn: Conn | None = None) -> User | None:
+@boundary
+async def authenticate_api_token(raw: object, *, conn: Conn | None = None) -> User | None:
     """The owner of an unexpired token, recording its use; an authentication entry point.
 
     One statement matches the hash, refuses expiry and sets last_used_at and
@@ -190,8 +201,11 @@ async def authenticate_api_token(raw: str, *, conn: Conn | None = None) -> User 
     return None if row is None else from_row(row, User)
 
 
+@boundary
 async def purge_expired_api_tokens(
-    *, grace: timedelta = timedelta(days=7), conn: Conn | None = None
+    *,
+    grace: Annotated[timedelta, Within(timedelta(0), MAX_PURGE_GRACE)] = timedelta(days=7),
+    conn: Conn | None = None,
 ) -> int:
     """Delete, across all users, tokens that expired more than ``grace`` ago; returns the count.
 
@@ -199,9 +213,5 @@ async def purge_expired_api_tokens(
     handler. The grace keeps a freshly expired token listed (as expired) for a while,
     so its owner sees why it stopped working.
     """
-    if not isinstance(grace, timedelta):
-        raise ValidationError("grace", "must be a datetime.timedelta")
-    if grace < timedelta(0):
-        raise ValidationError("grace", "must not be negative")
     count: int = await queries.purge_expired_api_tokens(await db(conn), grace=grace)
     return count

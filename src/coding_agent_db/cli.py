@@ -333,9 +333,9 @@ def _terminal_columns(stream: TextIO) -> int:
         return 0
 
 
-async def _rotate(batch_size: int, progress: Progress) -> RotationReport:
+async def _rotate(batch_size: int, verify: bool, progress: Progress) -> RotationReport:
     try:
-        return await rotate_keys(batch_size=batch_size, on_progress=progress)
+        return await rotate_keys(batch_size=batch_size, on_progress=progress, verify=verify)
     finally:
         progress.close()
         await close_pool()
@@ -345,7 +345,7 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     database_url()  # a missing POSTGRES_URL is reported before anything starts
     keyring()
     progress = Progress(args.progress, sys.stderr)
-    report = asyncio.run(_rotate(args.batch_size, progress))
+    report = asyncio.run(_rotate(args.batch_size, args.verify, progress))
     if args.json:
         emit_json(report)
         return 1 if report.unreadable else 0
@@ -356,8 +356,14 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
             say(f"  {location}")
         if len(report.unreadable) > SHOWN_UNREADABLE:
             say(f"  ... and {len(report.unreadable) - SHOWN_UNREADABLE} more")
-        return 1
-    return 0
+    if report.legacy_remaining:
+        say(
+            f"{report.legacy_remaining} values are still in the legacy format: "
+            "keep ENCRYPTION_LEGACY_READS on"
+        )
+    else:
+        say("no value is in the legacy format: ENCRYPTION_LEGACY_READS=off is safe")
+    return 1 if report.unreadable else 0
 
 
 # -- purges ----------------------------------------------------------------------------------------
@@ -476,6 +482,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=500,
         help="rows per transaction (default: 500)",
+    )
+    sub.add_argument(
+        "--verify",
+        action="store_true",
+        help="also decrypt the values already under the current key, reporting damaged ones",
     )
     sub.add_argument(
         "--progress",

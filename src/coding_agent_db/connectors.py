@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
+from coding_agent_db.boundary import boundary
 from coding_agent_db.crypto import (
     SecretContext,
     decrypt,
@@ -28,8 +30,8 @@ from coding_agent_db.models import (
     ConnectorLaunch,
     ConnectorStatus,
     NewConnector,
-    checked_choice,
-    validated,
+    RowId,
+    UserId,
 )
 from coding_agent_db.pool import Conn, db
 from coding_agent_db.sql import queries
@@ -55,7 +57,7 @@ def secret_context(user_id: str, connector_id: str, column: str) -> SecretContex
 
 
 def _checked(connector: NewConnector) -> NewConnector:
-    connector = validated(connector)
+    """The rules between fields (the boundary has checked each field)."""
     if connector.type == "local" and connector.command is None:
         raise ValidationError("command", "is required for a local connector")
     if connector.type == "remote" and connector.base_url is None:
@@ -128,8 +130,9 @@ def _stored_fields(connector: NewConnector, user_id: str, connector_id: str) -> 
     }
 
 
+@boundary
 async def create_connector(
-    *, user_id: str, connector: NewConnector, conn: Conn | None = None
+    *, user_id: UserId, connector: NewConnector, conn: Conn | None = None
 ) -> Connector:
     """Create an MCP server for the user; ``env`` and the OAuth secret are stored encrypted."""
     connector = _checked(connector)
@@ -144,8 +147,9 @@ async def create_connector(
     return _connector(row)
 
 
+@boundary
 async def update_connector(
-    *, user_id: str, connector_id: str, connector: NewConnector, conn: Conn | None = None
+    *, user_id: UserId, connector_id: RowId, connector: NewConnector, conn: Conn | None = None
 ) -> Connector:
     """Replace the definition of the user's MCP server.
 
@@ -166,42 +170,47 @@ async def update_connector(
     return _connector(row)
 
 
+@boundary
 async def set_connector_status(
-    *, user_id: str, connector_id: str, status: ConnectorStatus, conn: Conn | None = None
+    *, user_id: UserId, connector_id: RowId, status: ConnectorStatus, conn: Conn | None = None
 ) -> None:
     """Mark the user's MCP server connected or disconnected."""
     updated = await queries.update_connector_status(
         await db(conn),
         user_id=user_id,
         connector_id=connector_id,
-        status=checked_choice("status", status, ConnectorStatus),
+        status=status,
     )
     if updated is None:
         raise NotFoundError("no such connector")
 
 
+@boundary
 async def get_connector(
-    *, user_id: str, connector_id: str, conn: Conn | None = None
+    *, user_id: UserId, connector_id: RowId, conn: Conn | None = None
 ) -> Connector | None:
     """The user's MCP server with secrets masked, or None."""
     row = await queries.get_connector(await db(conn), user_id=user_id, connector_id=connector_id)
     return None if row is None else _connector(row)
 
 
+@boundary
 async def list_connectors(
-    *, user_id: str, limit: int = MAX_CONNECTORS_LISTED, conn: Conn | None = None
+    *,
+    user_id: UserId,
+    limit: Annotated[int, Meta(ge=1, le=MAX_CONNECTORS_LISTED)] = MAX_CONNECTORS_LISTED,
+    conn: Conn | None = None,
 ) -> list[Connector]:
     """The user's MCP servers by name, secrets masked; unreadable ones are marked."""
-    if not 1 <= limit <= MAX_CONNECTORS_LISTED:
-        raise ValidationError("limit", f"must be between 1 and {MAX_CONNECTORS_LISTED}")
     return [
         _connector(row)
         async for row in queries.list_connectors(await db(conn), user_id=user_id, limit=limit)
     ]
 
 
+@boundary
 async def get_connector_launch(
-    *, user_id: str, connector_id: str, conn: Conn | None = None
+    *, user_id: UserId, connector_id: RowId, conn: Conn | None = None
 ) -> ConnectorLaunch | None:
     """What starting the user's MCP server needs, secrets decrypted; None if not theirs.
 
@@ -225,7 +234,10 @@ async def get_connector_launch(
     )
 
 
-async def delete_connector(*, user_id: str, connector_id: str, conn: Conn | None = None) -> None:
+@boundary
+async def delete_connector(
+    *, user_id: UserId, connector_id: RowId, conn: Conn | None = None
+) -> None:
     """Delete the user's MCP server; NotFoundError if it is not theirs."""
     deleted = await queries.delete_connector(
         await db(conn), user_id=user_id, connector_id=connector_id

@@ -11,10 +11,20 @@ the row's key within the user (the provider of a key, the id of a connector).
 A value moved to another row or user, or altered in any bit, fails to decrypt
 with ``DecryptionError``; it never decrypts to something else.
 
+The payload is canonical unpadded base64url: anything appended (``=``, a
+newline, a colon) or unused low bits set is refused, so "altered in any bit
+raises" holds for the text as stored, not only for the decoded bytes.
+
 Legacy format, written by the TypeScript app: ``<iv hex>:<ciphertext hex>``,
-AES-256-CBC with PKCS#7 padding and a 16-byte IV, unauthenticated. It is
-always readable; ``ENCRYPTION_FORMAT=legacy`` makes new writes use it too,
-for as long as a database is shared with the TypeScript app.
+AES-256-CBC with PKCS#7 padding and a 16-byte IV, unauthenticated. It names
+no key, so every configured key is tried; a value that more than one key
+opens to valid text is refused (DecryptionError), never guessed: a wrong key
+yields valid padding and UTF-8 for about one short value in two million.
+``ENCRYPTION_FORMAT=legacy`` makes new writes use it too, for as long as a
+database is shared with the TypeScript app. ``ENCRYPTION_LEGACY_READS=off``
+refuses legacy values altogether, once ``rotate_keys`` has rewritten them all
+(``rotation.count_legacy_secrets`` says when): an old ciphertext from a
+backup, planted into another user's row, is then not revealed.
 
 Keys: ``ENCRYPTION_KEY`` (64 hex characters) encrypts; values written under
 any key of ``ENCRYPTION_KEYS_PREVIOUS`` (comma-separated) still decrypt.
@@ -52,13 +62,17 @@ __all__ = [
 KEY_VARIABLE = "ENCRYPTION_KEY"
 PREVIOUS_KEYS_VARIABLE = "ENCRYPTION_KEYS_PREVIOUS"
 FORMAT_VARIABLE = "ENCRYPTION_FORMAT"
+LEGACY_READS_VARIABLE = "ENCRYPTION_LEGACY_READS"
 KEY_HOWTO = 'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
 
 Format = Literal["authenticated", "legacy"]
 
 _V1_PREFIX = "v1:"
 _NONCE_BYTES = 12
-_LEGACY = re.compile(r"^(?P<iv>[0-9a-fA-F]{32}):(?P<ct>(?:[0-9a-fA-F]{32})+)$")
+_LEGACY = re.compile(r"(?P<iv>[0-9a-fA-F]{32}):(?P<ct>(?:[0-9a-fA-F]{32})+)")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+_ON = ("on", "true", "1", "yes")
+_OFF = ("off", "false", "0", "no")
 
 
 class SecretContext(NamedTuple):
@@ -140,20 +154,34 @@ class Keyring:
     """The current key, the previous keys, and the format new values are written in."""
 
     def __init__(
-        self, current: _Key, previous: tuple[_Key, ...] = (), fmt: Format = "authenticated"
+        self,
+        current: _Key,
+        previous: tuple[_Key, ...] = (),
+        fmt: Format = "authenticated",
+        *,
+        legacy_reads: bool = True,
     ):
         self.current = current
         self.previous = previous
         self.format: Format = fmt
+        self.legacy_reads = legacy_reads
         self._by_id = {key.id: key for key in (*reversed(previous), current)}
+        # Each key once (a key listed twice is not two keys opening a value).
+        self._distinct = tuple({key.id: key for key in (current, *previous)}.values())
 
     def __repr__(self) -> str:
         previous = len(self.previous)
         return f"<Keyring current={self.current.id} previous={previous} format={self.format}>"
 
     @classmethod
-    def from_config(cls, current: str | None, previous: str | None, fmt: str | None) -> Keyring:
-        """The keyring of given ENCRYPTION_KEY, _KEYS_PREVIOUS and _FORMAT values.
+    def from_config(
+        cls,
+        current: str | None,
+        previous: str | None,
+        fmt: str | None,
+        legacy_reads: str | None = None,
+    ) -> Keyring:
+        """The keyring of given ENCRYPTION_KEY, _KEYS_PREVIOUS, _FORMAT and _LEGACY_READS values.
 
         ConfigurationError, naming the variable, when one is missing or malformed.
         """
@@ -167,7 +195,19 @@ class Keyring:
         fmt = (fmt or "authenticated").strip().lower()
         if fmt not in ("authenticated", "legacy"):
             raise ConfigurationError(f"{FORMAT_VARIABLE} must be 'authenticated' or 'legacy'")
-        return cls(_parse_key(current, KEY_VARIABLE), old, fmt)  # type: ignore[arg-type]
+        reads = (legacy_reads or "on").strip().lower()
+        if reads not in (*_ON, *_OFF):
+            raise ConfigurationError(f"{LEGACY_READS_VARIABLE} must be 'on' or 'off'")
+        if reads in _OFF and fmt == "legacy":
+            raise ConfigurationError(
+                f"{LEGACY_READS_VARIABLE}=off cannot read what {FORMAT_VARIABLE}=legacy writes"
+            )
+        return cls(
+            _parse_key(current, KEY_VARIABLE),
+            old,
+            fmt,  # type: ignore[arg-type]
+            legacy_reads=reads in _ON,
+        )
 
     def encrypt(self, plaintext: str, context: SecretContext) -> str:
         """``plaintext`` encrypted under the current key, in the configured format."""
@@ -203,10 +243,9 @@ class Keyring:
                 f"{context}: written under key {key_id!r}, which is neither "
                 f"{KEY_VARIABLE} nor in {PREVIOUS_KEYS_VARIABLE}"
             )
-        try:
-            raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        except (binascii.Error, ValueError):
-            raise DecryptionError(f"{context}: malformed ciphertext") from None
+        raw = _strict_base64url(payload)
+        if raw is None:
+            raise DecryptionError(f"{context}: malformed ciphertext")
         try:
             return key.open(raw, context)
         except (InvalidTag, ValueError):
@@ -215,16 +254,50 @@ class Keyring:
             ) from None
 
     def _open_legacy(self, stored: str, context: SecretContext) -> bytes:
-        match = _LEGACY.match(stored)
+        match = _LEGACY.fullmatch(stored)
         if match is None:
             raise DecryptionError(f"{context}: not a recognised ciphertext format")
+        if not self.legacy_reads:
+            raise DecryptionError(
+                f"{context}: a legacy (unauthenticated) value, and {LEGACY_READS_VARIABLE} is off"
+            )
         iv, ciphertext = bytes.fromhex(match["iv"]), bytes.fromhex(match["ct"])
-        # The legacy format names no key: try the current one, then the older ones.
-        for key in (self.current, *self.previous):
-            plaintext = key.legacy_open(iv, ciphertext)
-            if plaintext is not None and _is_utf8(plaintext):
-                return plaintext
-        raise DecryptionError(f"{context}: legacy value does not decrypt under any configured key")
+        # The legacy format names no key: every key is tried, and a value two
+        # keys open is refused rather than guessed.
+        opened = [
+            plaintext
+            for key in self._distinct
+            if (plaintext := key.legacy_open(iv, ciphertext)) is not None and _is_utf8(plaintext)
+        ]
+        if len(opened) > 1:
+            raise DecryptionError(
+                f"{context}: legacy value opens under more than one configured key; "
+                "refusing to guess (store it again from its source)"
+            )
+        if not opened:
+            raise DecryptionError(
+                f"{context}: legacy value does not decrypt under any configured key"
+            )
+        return opened[0]
+
+
+def _strict_base64url(text: str) -> bytes | None:
+    """The bytes of canonical unpadded base64url ``text``, else None (nothing lenient)."""
+    if _BASE64URL.fullmatch(text) is None or len(text) % 4 == 1:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    # Unused low bits of the last character must be zero: one text per value.
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != text:
+        return None
+    return raw
+
+
+def is_legacy_value(stored: str) -> bool:
+    """Whether ``stored`` is in the legacy (TypeScript app's, unauthenticated) format."""
+    return not stored.startswith(_V1_PREFIX)
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -241,7 +314,12 @@ _cache: tuple[tuple[str | None, ...], Keyring] | None = None
 def keyring() -> Keyring:
     """The keyring of the current configuration (rebuilt when the variables change)."""
     global _cache
-    config = (env(KEY_VARIABLE), env(PREVIOUS_KEYS_VARIABLE), env(FORMAT_VARIABLE))
+    config = (
+        env(KEY_VARIABLE),
+        env(PREVIOUS_KEYS_VARIABLE),
+        env(FORMAT_VARIABLE),
+        env(LEGACY_READS_VARIABLE),
+    )
     if _cache is None or _cache[0] != config:
         _cache = (config, Keyring.from_config(*config))
     return _cache[1]

@@ -187,6 +187,7 @@ async def walk(run_id: str) -> None:
             await cadb.append_agent_message(
                 user_id=alice.id, message_id=reply.id, delta=chunk, conn=conn
             )
+        await cadb.complete_agent_message(user_id=alice.id, message_id=reply.id, conn=conn)
         for message in await cadb.list_task_messages(user_id=alice.id, task_id=task.id, conn=conn):
             say(f"  {message.role:>5}: {message.content}")
         await cadb.update_task_branch(

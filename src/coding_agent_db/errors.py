@@ -26,6 +26,7 @@ __all__ = [
     "MigrationLockedError",
     "NotFoundError",
     "RateLimitExceededError",
+    "SchemaNotMigratedError",
     "TimedOut",
     "ValidationError",
     "connection_lost",
@@ -215,6 +216,22 @@ def translate_driver_error(
             f"{statement}: the database connection failed ({reason})", statement=statement
         )
     return None
+
+
+class SchemaNotMigratedError(CodingAgentDbError):
+    """The database is behind this package: ``migration`` is not applied.
+
+    ``missing`` is the table, view, column or function PostgreSQL did not find.
+    """
+
+    def __init__(self, *, migration: str, missing: str) -> None:
+        super().__init__(
+            f"the database schema is behind this package: migration {migration} is not "
+            f"applied ({missing} is missing); apply the pending migrations with: coding-agent-db migrate "
+            "(or yoyo apply), with POSTGRES_URL set"
+        )
+        self.migration = migration
+        self.missing = missing
 
 
 @contextmanager

@@ -19,6 +19,7 @@ import logging
 
 from coding_agent_db.accounts import link_account
 from coding_agent_db.accounts import token_context as account_context
+from coding_agent_db.boundary import boundary
 from coding_agent_db.connectors import secret_context as connector_context
 from coding_agent_db.crypto import SecretContext, decrypt, encrypt, encrypt_optional
 from coding_agent_db.errors import ConflictError, DecryptionError, NotFoundError
@@ -28,8 +29,8 @@ from coding_agent_db.models import (
     GitHubConnection,
     GitHubToken,
     NewAccount,
+    UserId,
     from_row,
-    validated,
 )
 from coding_agent_db.pool import Conn, Connection, db, transaction
 from coding_agent_db.sql import queries
@@ -40,7 +41,8 @@ __all__ = ["connect_github_account", "get_github_token"]
 logger = logging.getLogger(__name__)
 
 
-async def get_github_token(*, user_id: str, conn: Conn | None = None) -> GitHubToken | None:
+@boundary
+async def get_github_token(*, user_id: UserId, conn: Conn | None = None) -> GitHubToken | None:
     """The GitHub token an agent should use for the user, and its source; None if they have none.
 
     In the app's order: the linked GitHub account (``account``), else their
@@ -116,8 +118,9 @@ async def _move_connectors(tx: Connection, old_user_id: str, user_id: str) -> No
     )
 
 
+@boundary
 async def connect_github_account(
-    *, user_id: str, account: NewAccount, conn: Conn | None = None
+    *, user_id: UserId, account: NewAccount, conn: Conn | None = None
 ) -> GitHubConnection:
     """Connect a GitHub account to the user, as the app's OAuth callback does.
 
@@ -137,7 +140,6 @@ async def connect_github_account(
     which merges the winner into them, as the app would). NotFoundError if
     there is no such user.
     """
-    account = validated(account)
     async with transaction(conn) as tx:
         owner = await queries.get_user_by_github_account(
             tx, external_user_id=account.external_user_id

@@ -10,10 +10,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from coding_agent_db.boundary import boundary
 from coding_agent_db.crypto import SecretContext, decrypt, encrypt, mask
 from coding_agent_db.errors import DecryptionError, NotFoundError, user_must_exist
 from coding_agent_db.ids import new_id
-from coding_agent_db.models import ApiKey, KeyProvider, NewKey, RevealedKeys, convert
+from coding_agent_db.models import ApiKey, KeyProvider, RevealedKeys, Secret, UserId
 from coding_agent_db.pool import Conn, db
 from coding_agent_db.sql import queries
 
@@ -47,37 +48,40 @@ def _api_key(row: Mapping[str, Any]) -> ApiKey:
     )
 
 
+@boundary
 async def set_key(
-    *, user_id: str, provider: KeyProvider, value: str, conn: Conn | None = None
+    *, user_id: UserId, provider: KeyProvider, value: Secret, conn: Conn | None = None
 ) -> ApiKey:
     """Store the user's key for ``provider``, replacing any previous one."""
-    key = convert({"provider": provider, "value": value}, NewKey)
     with user_must_exist():
         row = await queries.upsert_key(
             await db(conn),
             user_id=user_id,
             id=new_id(),
-            provider=key.provider,
-            value=encrypt(key.value, value_context(user_id, key.provider)),
+            provider=provider,
+            value=encrypt(value, value_context(user_id, provider)),
         )
     return _api_key(row)
 
 
-async def list_keys(*, user_id: str, conn: Conn | None = None) -> list[ApiKey]:
+@boundary
+async def list_keys(*, user_id: UserId, conn: Conn | None = None) -> list[ApiKey]:
     """The user's keys as masked previews, by provider; unreadable ones are marked."""
     return [_api_key(row) async for row in queries.list_keys(await db(conn), user_id=user_id)]
 
 
+@boundary
 async def get_key(
-    *, user_id: str, provider: KeyProvider, conn: Conn | None = None
+    *, user_id: UserId, provider: KeyProvider, conn: Conn | None = None
 ) -> ApiKey | None:
     """The user's key for ``provider`` as a masked preview, or None."""
     row = await queries.get_key(await db(conn), user_id=user_id, provider=provider)
     return None if row is None else _api_key(row)
 
 
+@boundary
 async def reveal_key(
-    *, user_id: str, provider: KeyProvider, conn: Conn | None = None
+    *, user_id: UserId, provider: KeyProvider, conn: Conn | None = None
 ) -> str | None:
     """The user's plaintext key for ``provider`` (for an agent run), or None.
 
@@ -87,7 +91,8 @@ async def reveal_key(
     return None if row is None else decrypt(row["value"], value_context(user_id, provider))
 
 
-async def reveal_keys(*, user_id: str, conn: Conn | None = None) -> RevealedKeys:
+@boundary(missing=lambda: RevealedKeys(values={}, unreadable=()))
+async def reveal_keys(*, user_id: UserId, conn: Conn | None = None) -> RevealedKeys:
     """All the user's plaintext keys (for an agent run); unreadable ones are named, not raised."""
     values: dict[KeyProvider, str] = {}
     unreadable: list[KeyProvider] = []
@@ -101,7 +106,8 @@ async def reveal_keys(*, user_id: str, conn: Conn | None = None) -> RevealedKeys
     return RevealedKeys(values=values, unreadable=tuple(unreadable))
 
 
-async def delete_key(*, user_id: str, provider: KeyProvider, conn: Conn | None = None) -> None:
+@boundary
+async def delete_key(*, user_id: UserId, provider: KeyProvider, conn: Conn | None = None) -> None:
     """Delete the user's key for ``provider``; NotFoundError if there is none."""
     if await queries.delete_key(await db(conn), user_id=user_id, provider=provider) is None:
         raise NotFoundError(f"no {provider} key")

@@ -5,8 +5,10 @@ model (``NewTask``: defaults and constraints). Constraints are ``msgspec.Meta``
 annotations and ``Literal`` enums; the enums are the very values of the
 tables' CHECK constraints (a test compares them).
 
-Struct construction does not check types, so every function that takes an
-insert model runs it through ``validated()`` before any SQL is sent.
+Struct construction does not check types, so the boundary (``boundary``)
+runs every insert model a public function takes through ``convert()`` before
+any SQL is sent. The ``Annotated`` aliases below are the constraints of both
+the models' fields and the functions' parameters.
 
 Encrypted columns never appear in a row model. Listings show a masked preview
 (``sk-ant-...a1b2``); plaintext comes only from the explicit calls that hand
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 import msgspec
@@ -47,6 +50,8 @@ __all__ = [
     "KeyProvider",
     "LogEntry",
     "LogType",
+    "Lookup",
+    "LookupText",
     "MessageRole",
     "Model",
     "NewAccount",
@@ -54,11 +59,16 @@ __all__ = [
     "NewTask",
     "NewUser",
     "OAuthTokens",
+    "PgInteger",
+    "PostgresUrl",
     "PrStatus",
     "RateLimit",
     "RevealedKeys",
+    "RowId",
     "SelectedAgent",
     "Setting",
+    "SettingName",
+    "Shallow",
     "SubAgentActivity",
     "SubAgentStatus",
     "Task",
@@ -68,7 +78,10 @@ __all__ = [
     "TaskSummary",
     "TokenSource",
     "User",
+    "UserId",
+    "Within",
     "literal_values",
+    "unstorable_field",
     "validated",
 ]
 
@@ -85,6 +98,32 @@ ConnectorStatus = Literal["connected", "disconnected"]
 LogType = Literal["info", "command", "error", "success", "subagent"]
 SubAgentStatus = Literal["starting", "running", "completed", "error"]
 TokenSource = Literal["account", "user", "key"]
+
+# Markers for the boundary (see ``boundary``), in ``Annotated`` next to msgspec's ``Meta``.
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+Lookup = _Marker("Lookup")
+"""The parameter names a row: a value no row can have is answered as a missing row."""
+
+Shallow = _Marker("Shallow")
+"""Only the shape (Struct instances) is checked at the boundary; the function checks the rest."""
+
+
+@dataclass(frozen=True)
+class Within:
+    """Bounds for values ``Meta`` cannot bound (durations)."""
+
+    low: Any
+    high: Any
+
 
 # Constrained scalars of the insert models.
 Text = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
@@ -109,6 +148,21 @@ TaskId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_
 """A caller-supplied task id: URL-safe characters, like the generated ones."""
 SubAgentName = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
 SubAgentDescription = Annotated[str, Meta(max_length=500)]
+PrNumber = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+"""A pull request number (a PostgreSQL ``integer`` column)."""
+PgInteger = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
+"""A PostgreSQL ``integer``."""
+
+PostgresUrl = Annotated[str, Meta(max_length=4096, pattern=r"^postgres(?:ql)?://")]
+
+# Parameters naming rows (ids a stranger controls, e.g. from a URL). Ours are
+# 21 characters, the TypeScript app's nanoids too; 255 leaves room for ids
+# written by hand, and anything longer names no row.
+UserId = Annotated[str, Meta(min_length=1, max_length=255), Lookup]
+RowId = Annotated[str, Meta(min_length=1, max_length=255), Lookup]
+LookupText = Annotated[Text, Lookup]
+"""A provider identity or other short text that names a row when looked up."""
+SettingName = Annotated[SettingKey, Lookup]
 
 
 class Model(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -416,7 +470,7 @@ class TaskChanges(Model, frozen=True, kw_only=True):
     preview_url: Url | None = None
     agent_session_id: OptionalText | None = None
     pr_url: Url | None = None
-    pr_number: Annotated[int, Meta(ge=1)] | None = None
+    pr_number: PrNumber | None = None
     pr_status: PrStatus | None = None
     pr_merge_commit_sha: CommitSha | None = None
     sub_agent_activity: list[SubAgentActivity] | None = None
@@ -454,7 +508,11 @@ class NewMessage(Model, frozen=True, kw_only=True):
 
 
 class TaskMessage(Model, frozen=True, kw_only=True):
-    """A row of ``task_messages``."""
+    """A row of ``task_messages``.
+
+    ``completed_at`` is None while an agent reply streams (its ``content`` is
+    then shown redacted as a whole); user messages are complete when sent.
+    """
 
     id: str
     task_id: str
@@ -462,6 +520,7 @@ class TaskMessage(Model, frozen=True, kw_only=True):
     role: MessageRole
     content: str
     created_at: datetime
+    completed_at: datetime | None = None
 
 
 # ---------------------------------------------------------------- connectors
@@ -625,22 +684,39 @@ def storable_text(text: str) -> str:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
-def _unstorable_field(value: Any, path: str) -> str | None:
-    """The path of the first string in ``value`` PostgreSQL cannot store, or None."""
+def unstorable_field(value: Any, path: str) -> str | None:
+    """The path of the first value in ``value`` PostgreSQL cannot store, or None.
+
+    Strings with NUL or an unpaired surrogate, and aware datetimes that do
+    not convert to UTC (timestamptz is stored in UTC).
+    """
     if isinstance(value, str):
         return None if is_storable(value) else path
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                return path
+        return None
     if isinstance(value, dict):
         for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            found = _unstorable_field(key, where) or _unstorable_field(item, where)
+            if not isinstance(key, str) or is_storable(key):
+                found = unstorable_field(item, f"{path}.{key}" if path else str(key))
+            else:
+                found = path  # the key itself (not repeated in the path)
             if found is not None:
                 return found
-    elif isinstance(value, list):
+    elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            found = _unstorable_field(item, f"{path}[{index}]")
+            found = unstorable_field(item, f"{path}[{index}]")
             if found is not None:
                 return found
     return None
+
+
+_AS_IS = (bytes, bytearray, memoryview, datetime, date, time, timedelta)
+"""Kept as they are by ``to_builtins`` and ``convert``: bytes are never text, text never a date."""
 
 
 def convert(value: Any, type_: type[M]) -> M:
@@ -652,14 +728,18 @@ def convert(value: Any, type_: type[M]) -> M:
     offending field.
     """
     try:
-        builtins = msgspec.to_builtins(value)
-        converted = msgspec.convert(builtins, type_)
+        builtins = msgspec.to_builtins(value, builtin_types=_AS_IS)
+    except (TypeError, UnicodeEncodeError) as exc:
+        raise validation_error(exc) from None
+    # Before convert: msgspec matches enums on UTF-8 bytes, and a lone
+    # surrogate would raise UnicodeEncodeError there.
+    unstorable = unstorable_field(builtins, "")
+    if unstorable is not None:
+        raise ValidationError(unstorable or "<input>", UNSTORABLE)
+    try:
+        return msgspec.convert(builtins, type_, builtin_types=_AS_IS)
     except (msgspec.ValidationError, TypeError) as exc:
         raise validation_error(exc) from None
-    unstorable = _unstorable_field(builtins, "")
-    if unstorable is not None:
-        raise ValidationError(unstorable, UNSTORABLE)
-    return converted
 
 
 def validated(value: M) -> M:
@@ -670,14 +750,6 @@ def validated(value: M) -> M:
 def from_row(row: Mapping[str, Any], type_: type[M]) -> M:
     """A row model from a database record."""
     return msgspec.convert(dict(row), type_)
-
-
-def checked_choice(field: str, value: Any, literal: Any) -> Any:
-    """``value`` if it is one of the ``Literal``'s values, else ValidationError naming ``field``."""
-    choices = get_args(literal)
-    if value not in choices:
-        raise ValidationError(field, f"must be one of {', '.join(map(repr, choices))}")
-    return value
 
 
 def literal_values(literal: Any) -> frozenset[str]:

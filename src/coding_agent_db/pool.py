@@ -49,6 +49,7 @@ import asyncpg
 import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
+from coding_agent_db.boundary import boundary
 from coding_agent_db.config import (
     DatabaseSettings,
     PoolerMode,
@@ -57,6 +58,7 @@ from coding_agent_db.config import (
     env_int,
 )
 from coding_agent_db.errors import DatabaseTimeoutError, TimedOut, translate_driver_error
+from coding_agent_db.models import PostgresUrl
 
 __all__ = [
     "DEADLINE_GRACE",
@@ -267,7 +269,8 @@ class PoolingReport:
     """Whether named, cached prepared statements are used (the fast path)."""
 
 
-async def check_pooling(url: str | None = None) -> PoolingReport:
+@boundary
+async def check_pooling(url: PostgresUrl | None = None) -> PoolingReport:
     """Whether a pooler is detected or configured, and whether the statement cache is on."""
     url = url or database_url()
     settings = database_settings()
@@ -285,7 +288,8 @@ async def _keep_session(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     """Pool reset hook: nothing to reset (see the module docstring)."""
 
 
-async def create_pool(url: str | None = None) -> asyncpg.Pool[asyncpg.Record]:
+@boundary
+async def create_pool(url: PostgresUrl | None = None) -> asyncpg.Pool[asyncpg.Record]:
     """A new pool set up like the singleton's: jsonb codecs, no reset round trip.
 
     ``url`` defaults to ``POSTGRES_URL``; sizes come from ``POSTGRES_POOL_MIN``
@@ -398,6 +402,7 @@ def _forget_closed_loops() -> None:
         del _locks[loop]
 
 
+@boundary
 async def get_pool() -> asyncpg.Pool[asyncpg.Record]:
     """The pool of the running event loop, created on first use."""
     loop = asyncio.get_running_loop()
@@ -415,6 +420,7 @@ async def get_pool() -> asyncpg.Pool[asyncpg.Record]:
     return entry.pool
 
 
+@boundary
 async def close_pool() -> None:
     """Close the running loop's pool, if any; the next use creates a new one."""
     entry = _pools.pop(asyncio.get_running_loop(), None)
@@ -427,6 +433,7 @@ async def db(conn: Conn | None) -> Conn:
     return conn if conn is not None else await get_pool()
 
 
+@boundary
 @asynccontextmanager
 async def connection() -> AsyncIterator[Connection]:
     """Hold one pool connection for a unit of work; pass it down as ``conn=``."""
@@ -446,6 +453,7 @@ async def _transaction_on(conn: Connection) -> AsyncIterator[Connection]:
             yield conn
 
 
+@boundary
 @asynccontextmanager
 async def transaction(conn: Conn | None = None) -> AsyncIterator[Connection]:
     """A transaction on ``conn`` (a savepoint if one is already open).

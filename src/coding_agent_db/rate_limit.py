@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from coding_agent_db.boundary import boundary
 from coding_agent_db.config import env, env_int
 from coding_agent_db.errors import NotFoundError, RateLimitExceededError
-from coding_agent_db.models import RateLimit
+from coding_agent_db.models import RateLimit, UserId
 from coding_agent_db.pool import Conn, db
 from coding_agent_db.sql import queries
 
@@ -62,7 +63,8 @@ def limit_parameters() -> dict[str, Any]:
     }
 
 
-async def check_rate_limit(*, user_id: str, conn: Conn | None = None) -> RateLimit:
+@boundary
+async def check_rate_limit(*, user_id: UserId, conn: Conn | None = None) -> RateLimit:
     """The user's allowance today, in one statement; NotFoundError if there is no such user."""
     row = await queries.get_daily_usage(await db(conn), user_id=user_id, **limit_parameters())
     if row is None:

@@ -8,6 +8,12 @@ token-like variables (``OPENAI_API_KEY=...``, ``"password": "..."``, values of
 8+ characters, so ``max_tokens: 4096`` survives). A recognisable prefix is
 kept, so the log still says what was there.
 
+Terminal escape sequences (colours from ``grep --color=always`` or a test
+runner, hyperlinks) are seen through: a line holding one is matched with its
+escapes taken out, and when that finds a secret, the line is stored redacted
+and without its escapes (a secret may hide between them); other lines keep
+theirs.
+
 Log appends are the hot path: each rule names the literals its pattern cannot
 match without, and a pattern only runs on lines containing one of them. Most
 lines contain none, and cost one search for all the literals at once.
@@ -18,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-__all__ = ["REDACTED", "redact"]
+__all__ = ["REDACTED", "may_hold_secret", "redact"]
 
 REDACTED = "[REDACTED]"
 
@@ -72,8 +78,31 @@ _ANY_TRIGGER = re.compile(
 )
 
 
+# CSI (colours, cursor), OSC (titles, hyperlinks; ended by BEL or ST), and
+# the two-character escapes.
+_ESCAPE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[@-Z\\-_]"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
+)
+
+
 def redact(text: str) -> str:
     """``text`` with every recognised secret replaced by ``[REDACTED]``."""
+    if "\x1b" in text or "\x9b" in text:
+        plain = _ESCAPE.sub("", text)
+        redacted = _redact_plain(plain)
+        return text if redacted == plain else redacted
+    return _redact_plain(text)
+
+
+def may_hold_secret(text: str) -> bool:
+    """Whether ``text`` holds a literal some secret pattern starts from (cheap; no pattern runs)."""
+    return _ANY_TRIGGER.search(text.lower()) is not None
+
+
+def _redact_plain(text: str) -> str:
     lowered = text.lower()
     if _ANY_TRIGGER.search(lowered) is None:
         return text

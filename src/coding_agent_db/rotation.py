@@ -7,7 +7,13 @@ not yet in the configured format under the current key, write them back.
 Killed halfway, the database holds old and new values side by side, and both
 decrypt while the old key stays in ``ENCRYPTION_KEYS_PREVIOUS``; running it
 again skips what is done. Once it reports nothing unreadable, the old key can
-be dropped.
+be dropped. A value several keys open (legacy format) is reported unreadable,
+never re-encrypted as a guess.
+
+Values already under the current key are skipped unopened, unless
+``verify=True`` (``rotate-keys --verify``): then they are decrypted too, and a
+damaged one is reported. ``count_legacy_secrets()`` counts the values still in
+the legacy format; at 0, ``ENCRYPTION_LEGACY_READS=off`` is safe.
 
 A maintenance job across all users, not a request handler:
 ``python -m coding_agent_db rotate-keys`` (``make rotate-keys``) runs it with
@@ -17,19 +23,22 @@ progress, and exits 1 if some value could not be decrypted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
+
+from msgspec import Meta
 
 from coding_agent_db.accounts import token_context as account_context
+from coding_agent_db.boundary import boundary
 from coding_agent_db.connectors import secret_context as connector_context
 from coding_agent_db.crypto import Keyring, SecretContext, keyring
-from coding_agent_db.errors import DecryptionError, ValidationError
+from coding_agent_db.errors import DecryptionError
 from coding_agent_db.keys import value_context as key_context
 from coding_agent_db.models import Model
 from coding_agent_db.pool import Conn, db, transaction
 from coding_agent_db.sql import queries
 from coding_agent_db.users import token_context as user_context
 
-__all__ = ["RotationReport", "rotate_keys"]
+__all__ = ["RotationReport", "count_legacy_secrets", "rotate_keys"]
 
 ProgressCallback = Callable[[int, int], None]
 """Called after every batch with (rows done, rows in all)."""
@@ -42,6 +51,8 @@ class RotationReport(Model, frozen=True, kw_only=True):
     rewritten: int
     unreadable: tuple[str, ...]
     """``table.column:id`` of every value that failed to decrypt and was left as it was."""
+    legacy_remaining: int = 0
+    """Values still in the legacy format afterwards; at 0, ENCRYPTION_LEGACY_READS=off is safe."""
 
 
 class _Table(NamedTuple):
@@ -54,6 +65,7 @@ class _Table(NamedTuple):
     update_query: str
     update_params: tuple[str, ...]
     context: Callable[[Any, str], SecretContext]
+    legacy_count_query: str
 
 
 _TABLES = (
@@ -65,6 +77,7 @@ _TABLES = (
         "update_user_secrets",
         ("access_tokens", "refresh_tokens"),
         lambda row, column: user_context(row["id"], column),
+        "count_legacy_user_secrets",
     ),
     _Table(
         "accounts",
@@ -74,6 +87,7 @@ _TABLES = (
         "update_account_secrets",
         ("access_tokens", "refresh_tokens"),
         lambda row, column: account_context(row["user_id"], row["provider"], column),
+        "count_legacy_account_secrets",
     ),
     _Table(
         "keys",
@@ -83,6 +97,7 @@ _TABLES = (
         "update_key_secrets",
         ("key_values",),
         lambda row, column: key_context(row["user_id"], row["provider"]),
+        "count_legacy_key_secrets",
     ),
     _Table(
         "connectors",
@@ -92,26 +107,52 @@ _TABLES = (
         "update_connector_secrets",
         ("oauth_client_secrets", "envs"),
         lambda row, column: connector_context(row["user_id"], row["id"], column),
+        "count_legacy_connector_secrets",
     ),
 )
 
 
-def _rotated(stored: str | None, context: SecretContext, ring: Keyring) -> str | None:
-    """``stored`` re-encrypted under the current key, or None if it needs no rewrite."""
-    if stored is None or ring.is_current(stored):
+def _rotated(stored: str | None, context: SecretContext, ring: Keyring, verify: bool) -> str | None:
+    """``stored`` re-encrypted under the current key, or None if it needs no rewrite.
+
+    DecryptionError if it cannot be trusted (checked for current values only with ``verify``).
+    """
+    if stored is None:
+        return None
+    if ring.is_current(stored):
+        if verify:
+            ring.decrypt(stored, context)
         return None
     return ring.encrypt(ring.decrypt(stored, context), context)
 
 
+@boundary
+async def count_legacy_secrets(*, conn: Conn | None = None) -> int:
+    """How many stored secrets are still in the legacy (unauthenticated) format, across all users.
+
+    At 0 (after ``rotate_keys``), ``ENCRYPTION_LEGACY_READS=off`` is safe.
+    A maintenance call, not a request handler.
+    """
+    database = await db(conn)
+    total = 0
+    for table in _TABLES:
+        total += await getattr(queries, table.legacy_count_query)(database)
+    return total
+
+
+@boundary
 async def rotate_keys(
     *,
-    batch_size: int = 500,
+    batch_size: Annotated[int, Meta(ge=1, le=10_000)] = 500,
     on_progress: ProgressCallback | None = None,
+    verify: bool = False,
     conn: Conn | None = None,
 ) -> RotationReport:
-    """Rewrite every encrypted value under ``ENCRYPTION_KEY``; resumable and idempotent."""
-    if not 1 <= batch_size <= 10_000:
-        raise ValidationError("batch_size", "must be between 1 and 10000")
+    """Rewrite every encrypted value under ``ENCRYPTION_KEY``; resumable and idempotent.
+
+    ``verify``: also decrypt the values already under the current key, and
+    report the damaged ones as unreadable.
+    """
     ring = keyring()
     database = await db(conn)
     total = 0
@@ -138,7 +179,7 @@ async def rotate_keys(
                     for column in table.columns:
                         try:
                             new_values.append(
-                                _rotated(row[column], table.context(row, column), ring)
+                                _rotated(row[column], table.context(row, column), ring, verify)
                             )
                         except DecryptionError:
                             unreadable.append(f"{table.name}.{column}:{row['id']}")
@@ -156,4 +197,9 @@ async def rotate_keys(
             done += len(rows)
             if on_progress is not None:
                 on_progress(done, max(total, done))
-    return RotationReport(rows=done, rewritten=rewritten, unreadable=tuple(unreadable))
+    return RotationReport(
+        rows=done,
+        rewritten=rewritten,
+        unreadable=tuple(unreadable),
+        legacy_remaining=await count_legacy_secrets(conn=conn),
+    )

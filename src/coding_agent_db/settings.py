@@ -8,9 +8,19 @@ from __future__ import annotations
 
 import re
 
+from coding_agent_db.boundary import boundary
 from coding_agent_db.errors import NotFoundError, ValidationError, user_must_exist
 from coding_agent_db.ids import new_id
-from coding_agent_db.models import NewSetting, Setting, convert, from_row
+from coding_agent_db.models import (
+    NewSetting,
+    Setting,
+    SettingKey,
+    SettingName,
+    SettingValue,
+    UserId,
+    convert,
+    from_row,
+)
 from coding_agent_db.pool import Conn, db
 from coding_agent_db.rate_limit import check_rate_limit
 from coding_agent_db.sql import queries
@@ -28,13 +38,17 @@ MAX_MESSAGES_PER_DAY = "maxMessagesPerDay"
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")  # as the daily_usage view reads it
 
 
-async def get_setting(*, user_id: str, key: str, conn: Conn | None = None) -> Setting | None:
+@boundary
+async def get_setting(
+    *, user_id: UserId, key: SettingName, conn: Conn | None = None
+) -> Setting | None:
     """One of the user's settings, or None."""
     row = await queries.get_setting(await db(conn), user_id=user_id, key=key)
     return None if row is None else from_row(row, Setting)
 
 
-async def list_settings(*, user_id: str, conn: Conn | None = None) -> list[Setting]:
+@boundary
+async def list_settings(*, user_id: UserId, conn: Conn | None = None) -> list[Setting]:
     """The user's settings, by key."""
     return [
         from_row(row, Setting)
@@ -42,7 +56,10 @@ async def list_settings(*, user_id: str, conn: Conn | None = None) -> list[Setti
     ]
 
 
-async def set_setting(*, user_id: str, key: str, value: str, conn: Conn | None = None) -> Setting:
+@boundary
+async def set_setting(
+    *, user_id: UserId, key: SettingKey, value: SettingValue, conn: Conn | None = None
+) -> Setting:
     """Set one of the user's settings; known settings are checked (e.g. a limit is a number)."""
     setting = convert({"key": key, "value": value}, NewSetting)
     if setting.key == MAX_MESSAGES_PER_DAY and _WHOLE_NUMBER.fullmatch(setting.value) is None:
@@ -54,12 +71,14 @@ async def set_setting(*, user_id: str, key: str, value: str, conn: Conn | None =
     return from_row(row, Setting)
 
 
-async def delete_setting(*, user_id: str, key: str, conn: Conn | None = None) -> None:
+@boundary
+async def delete_setting(*, user_id: UserId, key: SettingName, conn: Conn | None = None) -> None:
     """Delete one of the user's settings; NotFoundError if it was not set."""
     if await queries.delete_setting(await db(conn), user_id=user_id, key=key) is None:
-        raise NotFoundError(f"setting {key!r} is not set")
+        raise NotFoundError("no such setting")
 
 
-async def max_messages_per_day(*, user_id: str, conn: Conn | None = None) -> int:
+@boundary
+async def max_messages_per_day(*, user_id: UserId, conn: Conn | None = None) -> int:
     """The user's daily limit of tasks + user messages (NotFoundError: no such user)."""
     return (await check_rate_limit(user_id=user_id, conn=conn)).total

@@ -11,21 +11,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import msgspec
+from msgspec import Meta
 
+from coding_agent_db.boundary import boundary
 from coding_agent_db.errors import InvalidTransitionError, NotFoundError, ValidationError
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import (
     AgentSource,
+    CommitSha,
+    GitRef,
+    Id,
     LogEntry,
     LogType,
-    NewMessage,
+    LongText,
+    MessageContent,
     NewTask,
+    OptionalText,
+    Percent,
+    PrNumber,
+    PrStatus,
+    RowId,
+    Shallow,
     SubAgentActivity,
-    SubAgentChanges,
+    SubAgentDescription,
+    SubAgentName,
     SubAgentStatus,
     Task,
     TaskChanges,
@@ -33,12 +46,13 @@ from coding_agent_db.models import (
     TaskMessage,
     TaskStatus,
     TaskSummary,
-    checked_choice,
+    Url,
+    UserId,
+    Within,
     convert,
     from_row,
     literal_values,
     storable_text,
-    validated,
 )
 from coding_agent_db.pool import Conn, db, transaction
 from coding_agent_db.rate_limit import limit_exceeded, limit_parameters
@@ -75,6 +89,7 @@ __all__ = [
 MAX_LOG_MESSAGE_LENGTH = 2000
 MAX_PAGE_SIZE = 100
 _MAX_INDEX = 2**31 - 1  # the SQL's integer; no jsonb array is longer
+MAX_PURGE_AGE = timedelta(days=36_500)
 
 _LOG_TYPES = literal_values(LogType)
 _FINAL_STATUSES = frozenset({"completed", "error", "stopped"})
@@ -133,7 +148,8 @@ async def _check_connectors(database: Conn, user_id: str, connector_ids: list[st
         raise ValidationError("mcp_server_ids", "names a connector the user does not have")
 
 
-async def create_task(*, user_id: str, task: NewTask, conn: Conn | None = None) -> Task:
+@boundary
+async def create_task(*, user_id: UserId, task: NewTask, conn: Conn | None = None) -> Task:
     """Create a pending task, counted against the user's daily limit, and its prompt message.
 
     One statement locks the user, counts, inserts the task and records its
@@ -144,7 +160,6 @@ async def create_task(*, user_id: str, task: NewTask, conn: Conn | None = None) 
     user; ValidationError when ``mcp_server_ids`` names a connector the user
     does not have, or when a caller-supplied ``id`` is already in use.
     """
-    task = validated(task)
     database = await db(conn)
     mcp_server_ids = list(dict.fromkeys(task.mcp_server_ids))
     if mcp_server_ids:
@@ -175,8 +190,9 @@ async def create_task(*, user_id: str, task: NewTask, conn: Conn | None = None) 
     return from_row(row, Task)
 
 
+@boundary
 async def continue_task(
-    *, user_id: str, task_id: str, content: str, conn: Conn | None = None
+    *, user_id: UserId, task_id: RowId, content: MessageContent, conn: Conn | None = None
 ) -> TaskMessage:
     """Continue a finished task with a follow-up: the app's continue route.
 
@@ -189,14 +205,13 @@ async def continue_task(
     the follow-up with ``create_user_message``) or has no branch, and
     NotFoundError if the task is not the user's.
     """
-    message = convert({"content": content}, NewMessage)
     database = await db(conn)
     row = await queries.continue_task(
         database,
         user_id=user_id,
         task_id=task_id,
         message_id=new_id(),
-        content=message.content,
+        content=content,
         **limit_parameters(),
     )
     if row is not None:
@@ -213,16 +228,18 @@ async def continue_task(
     raise await limit_exceeded(user_id=user_id, conn=database)
 
 
-async def get_task(*, user_id: str, task_id: str, conn: Conn | None = None) -> Task | None:
+@boundary
+async def get_task(*, user_id: UserId, task_id: RowId, conn: Conn | None = None) -> Task | None:
     """The user's task with its log, or None (also for deleted and other users' tasks)."""
     row = await queries.get_task(await db(conn), user_id=user_id, task_id=task_id)
     return None if row is None else from_row(row, Task)
 
 
+@boundary
 async def list_tasks(
     *,
-    user_id: str,
-    limit: int = 20,
+    user_id: UserId,
+    limit: Annotated[int, Meta(ge=1, le=MAX_PAGE_SIZE)] = 20,
     before: TaskCursor | None = None,
     conn: Conn | None = None,
 ) -> list[TaskSummary]:
@@ -230,8 +247,6 @@ async def list_tasks(
 
     For the next page pass ``before=page[-1].cursor``.
     """
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValidationError("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
     cursor = before or _FIRST_PAGE
     return [
         from_row(row, TaskSummary)
@@ -245,8 +260,13 @@ async def list_tasks(
     ]
 
 
+@boundary
 async def append_task_logs(
-    *, user_id: str, task_id: str, entries: Sequence[LogEntry], conn: Conn | None = None
+    *,
+    user_id: UserId,
+    task_id: RowId,
+    entries: Annotated[Sequence[LogEntry], Shallow],
+    conn: Conn | None = None,
 ) -> int:
     """Append entries to the task's log atomically; returns the log's new length.
 
@@ -260,35 +280,44 @@ async def append_task_logs(
     return length
 
 
+@boundary
 async def append_task_log(
-    *, user_id: str, task_id: str, entry: LogEntry, conn: Conn | None = None
+    *,
+    user_id: UserId,
+    task_id: RowId,
+    entry: Annotated[LogEntry, Shallow],
+    conn: Conn | None = None,
 ) -> int:
     """Append one entry to the task's log; returns the log's new length."""
     return await append_task_logs(user_id=user_id, task_id=task_id, entries=(entry,), conn=conn)
 
 
+@boundary
 async def get_task_logs(
-    *, user_id: str, task_id: str, after: int = 0, conn: Conn | None = None
+    *,
+    user_id: UserId,
+    task_id: RowId,
+    after: Annotated[int, Meta(ge=0, le=2**63 - 1)] = 0,
+    conn: Conn | None = None,
 ) -> list[LogEntry] | None:
     """The task's log entries from index ``after`` on (a poller passes the count it has).
 
     None if the task is not the user's.
     """
-    if after < 0:
-        raise ValidationError("after", "must be >= 0")
     entries = await queries.get_task_logs(
         await db(conn), user_id=user_id, task_id=task_id, after=min(after, _MAX_INDEX)
     )
     return None if entries is None else msgspec.convert(entries, list[LogEntry])
 
 
+@boundary
 async def update_task_status(
     *,
-    user_id: str,
-    task_id: str,
+    user_id: UserId,
+    task_id: RowId,
     status: TaskStatus,
-    progress: int | None = None,
-    error: str | None = None,
+    progress: Percent | None = None,
+    error: LongText | None = None,
     conn: Conn | None = None,
 ) -> None:
     """Move the task to ``status``; completed, error and stopped are final and set completed_at.
@@ -297,16 +326,14 @@ async def update_task_status(
     InvalidTransitionError for a task already in a final status, NotFoundError
     for a task that is not the user's.
     """
-    checked_choice("status", status, TaskStatus)
-    changes = convert({"status": status, "progress": progress, "error": error}, TaskChanges)
     database = await db(conn)
     updated = await queries.update_task_status(
         database,
         user_id=user_id,
         task_id=task_id,
-        status=changes.status,
-        progress=changes.progress,
-        error=changes.error,
+        status=status,
+        progress=progress,
+        error=error,
     )
     if updated is None:
         current = await queries.get_task_status(database, user_id=user_id, task_id=task_id)
@@ -315,24 +342,30 @@ async def update_task_status(
         raise InvalidTransitionError(f"task is {current}, a final status")
 
 
+@boundary
 async def update_task_progress(
-    *, user_id: str, task_id: str, progress: int, message: str, conn: Conn | None = None
+    *,
+    user_id: UserId,
+    task_id: RowId,
+    progress: Percent,
+    message: object,
+    conn: Conn | None = None,
 ) -> int:
     """Set the task's progress and log ``message`` (an info line) in one statement.
 
     Like the app's ``updateProgress``: also after the task finished (the app
     reports 100 after ``completed``), and it records a heartbeat. Returns the
-    log's new length; NotFoundError if the task is not the user's.
+    log's new length; NotFoundError if the task is not the user's. The
+    message is cleaned, redacted and truncated like every log line, not refused.
     """
-    changes = convert({"progress": progress}, TaskChanges)
-    if changes.progress is None:
-        raise ValidationError("progress", "must be an integer between 0 and 100")
+    if not isinstance(message, str):
+        raise ValidationError("message", "must be a string")
     entries = _stored_entries((LogEntry(type="info", message=message),))
     length: int | None = await queries.update_task_progress(
         await db(conn),
         user_id=user_id,
         task_id=task_id,
-        progress=changes.progress,
+        progress=progress,
         entries=entries,
     )
     if length is None:
@@ -340,18 +373,20 @@ async def update_task_progress(
     return length
 
 
-async def clear_task_logs(*, user_id: str, task_id: str, conn: Conn | None = None) -> None:
+@boundary
+async def clear_task_logs(*, user_id: UserId, task_id: RowId, conn: Conn | None = None) -> None:
     """Empty the task's log (the app's clear-logs endpoint); NotFoundError if not the user's."""
     _updated(await queries.clear_task_logs(await db(conn), user_id=user_id, task_id=task_id))
 
 
+@boundary
 async def start_sub_agent(
     *,
-    user_id: str,
-    task_id: str,
-    name: str,
-    description: str | None = None,
-    parent_agent: str | None = None,
+    user_id: UserId,
+    task_id: RowId,
+    name: SubAgentName,
+    description: SubAgentDescription | None = None,
+    parent_agent: SubAgentName | None = None,
     conn: Conn | None = None,
 ) -> str:
     """Record a sub-agent ``starting`` on the task; returns its id.
@@ -361,26 +396,21 @@ async def start_sub_agent(
     line from ``parent_agent``, default ``primary``). NotFoundError if the
     task is not the user's.
     """
-    changes = convert(
-        {"name": name, "description": description, "parent_agent": parent_agent},
-        SubAgentChanges,
-    )
-    assert changes.name is not None  # required by the signature, checked above
     sub_agent_id = new_id()
-    parent = changes.parent_agent or "primary"
+    parent = parent_agent or "primary"
     activity = SubAgentActivity(
         id=sub_agent_id,
-        name=changes.name,
+        name=name,
         status="starting",
         started_at=datetime.now(UTC),
-        description=changes.description,
+        description=description,
     )
-    detail = f" - {changes.description}" if changes.description else ""
+    detail = f" - {description}" if description else ""
     entry = LogEntry(
         type="subagent",
-        message=f"Sub-agent started: {changes.name}{detail}",
+        message=f"Sub-agent started: {name}{detail}",
         agent_source=AgentSource(
-            name=changes.name, is_sub_agent=True, parent_agent=parent, sub_agent_id=sub_agent_id
+            name=name, is_sub_agent=True, parent_agent=parent, sub_agent_id=sub_agent_id
         ),
     )
     length = await queries.append_task_sub_agent(
@@ -395,13 +425,14 @@ async def start_sub_agent(
     return sub_agent_id
 
 
+@boundary
 async def update_sub_agent(
     *,
-    user_id: str,
-    task_id: str,
-    sub_agent_id: str,
+    user_id: UserId,
+    task_id: RowId,
+    sub_agent_id: RowId,
     status: SubAgentStatus = "running",
-    description: str | None = None,
+    description: SubAgentDescription | None = None,
     conn: Conn | None = None,
 ) -> None:
     """Set one sub-agent's status (and description, None keeps it) in place.
@@ -410,32 +441,28 @@ async def update_sub_agent(
     updates of different sub-agents all land. NotFoundError if the task is
     not the user's or has no such sub-agent.
     """
-    checked_choice("status", status, SubAgentStatus)
-    changes = convert(
-        {"sub_agent_id": sub_agent_id, "status": status, "description": description},
-        SubAgentChanges,
-    )
     patch: dict[str, str] = {"status": status}
-    if changes.description is not None:
-        patch["description"] = changes.description
+    if description is not None:
+        patch["description"] = description
     updated = await queries.update_task_sub_agent(
         await db(conn),
         user_id=user_id,
         task_id=task_id,
-        sub_agent_id=changes.sub_agent_id,
+        sub_agent_id=sub_agent_id,
         changes=patch,
     )
     if updated is None:
         raise NotFoundError("no such sub-agent")
 
 
+@boundary
 async def complete_sub_agent(
     *,
-    user_id: str,
-    task_id: str,
-    sub_agent_id: str,
+    user_id: UserId,
+    task_id: RowId,
+    sub_agent_id: RowId,
     success: bool = True,
-    parent_agent: str | None = None,
+    parent_agent: SubAgentName | None = None,
     conn: Conn | None = None,
 ) -> None:
     """Finish one sub-agent: ``completed`` (or ``error`` when not ``success``), ``completedAt`` now.
@@ -445,17 +472,14 @@ async def complete_sub_agent(
     reading the array under the row lock, so concurrent completions agree.
     NotFoundError if the task is not the user's or has no such sub-agent.
     """
-    if not isinstance(success, bool):
-        raise ValidationError("success", "must be a boolean")
-    changes = convert({"sub_agent_id": sub_agent_id, "parent_agent": parent_agent}, SubAgentChanges)
     length = await queries.complete_task_sub_agent(
         await db(conn),
         user_id=user_id,
         task_id=task_id,
-        sub_agent_id=changes.sub_agent_id,
+        sub_agent_id=sub_agent_id,
         status="completed" if success else "error",
         completed_at=datetime.now(UTC).isoformat(),
-        parent_agent=changes.parent_agent or "primary",
+        parent_agent=parent_agent or "primary",
     )
     if length is None:
         raise NotFoundError("no such sub-agent")
@@ -476,8 +500,9 @@ async def _update_fields(
     _updated(await query(await db(conn), user_id=user_id, task_id=task_id, **values))
 
 
+@boundary
 async def update_task_title(
-    *, user_id: str, task_id: str, title: str | None = None, conn: Conn | None = None
+    *, user_id: UserId, task_id: RowId, title: LongText | None = None, conn: Conn | None = None
 ) -> None:
     """Set the task's title (None keeps it); NotFoundError if the task is not the user's."""
     await _update_fields(
@@ -485,12 +510,13 @@ async def update_task_title(
     )
 
 
+@boundary
 async def update_task_branch(
     *,
-    user_id: str,
-    task_id: str,
-    branch_name: str | None = None,
-    source_branch: str | None = None,
+    user_id: UserId,
+    task_id: RowId,
+    branch_name: GitRef | None = None,
+    source_branch: GitRef | None = None,
     conn: Conn | None = None,
 ) -> None:
     """Set the task's branch and the branch it started from (None keeps a value)."""
@@ -504,13 +530,14 @@ async def update_task_branch(
     )
 
 
+@boundary
 async def update_task_sandbox(
     *,
-    user_id: str,
-    task_id: str,
-    sandbox_id: str | None = None,
-    sandbox_url: str | None = None,
-    preview_url: str | None = None,
+    user_id: UserId,
+    task_id: RowId,
+    sandbox_id: OptionalText | None = None,
+    sandbox_url: Url | None = None,
+    preview_url: Url | None = None,
     conn: Conn | None = None,
 ) -> None:
     """Set the task's sandbox id and URLs (None keeps a value)."""
@@ -525,8 +552,13 @@ async def update_task_sandbox(
     )
 
 
+@boundary
 async def update_task_agent_session(
-    *, user_id: str, task_id: str, agent_session_id: str | None = None, conn: Conn | None = None
+    *,
+    user_id: UserId,
+    task_id: RowId,
+    agent_session_id: OptionalText | None = None,
+    conn: Conn | None = None,
 ) -> None:
     """Set the agent's session id of the task, to resume it later (None keeps it)."""
     await _update_fields(
@@ -538,14 +570,15 @@ async def update_task_agent_session(
     )
 
 
+@boundary
 async def update_task_pull_request(
     *,
-    user_id: str,
-    task_id: str,
-    pr_url: str | None = None,
-    pr_number: int | None = None,
-    pr_status: str | None = None,
-    pr_merge_commit_sha: str | None = None,
+    user_id: UserId,
+    task_id: RowId,
+    pr_url: Url | None = None,
+    pr_number: PrNumber | None = None,
+    pr_status: PrStatus | None = None,
+    pr_merge_commit_sha: CommitSha | None = None,
     conn: Conn | None = None,
 ) -> None:
     """Set the task's pull request URL, number, status (open|closed|merged) and merge commit.
@@ -564,12 +597,13 @@ async def update_task_pull_request(
     )
 
 
+@boundary
 async def update_task_sub_agents(
     *,
-    user_id: str,
-    task_id: str,
+    user_id: UserId,
+    task_id: RowId,
     sub_agent_activity: Sequence[SubAgentActivity],
-    current_sub_agent: str | None,
+    current_sub_agent: OptionalText | None,
     conn: Conn | None = None,
 ) -> None:
     """Replace the task's sub-agent activity and current sub-agent; records a heartbeat."""
@@ -583,12 +617,12 @@ async def update_task_sub_agents(
     )
 
 
+@boundary
 async def update_task_mcp_servers(
-    *, user_id: str, task_id: str, mcp_server_ids: Sequence[str], conn: Conn | None = None
+    *, user_id: UserId, task_id: RowId, mcp_server_ids: Sequence[Id], conn: Conn | None = None
 ) -> None:
     """Set the connectors the task uses; each must be one of the user's (else ValidationError)."""
-    changes = convert({"mcp_server_ids": list(mcp_server_ids)}, TaskChanges)
-    connector_ids = list(dict.fromkeys(changes.mcp_server_ids or ()))
+    connector_ids = list(dict.fromkeys(mcp_server_ids))
     async with transaction(conn) as tx:
         if connector_ids:
             await _check_connectors(tx, user_id, connector_ids)
@@ -599,22 +633,29 @@ async def update_task_mcp_servers(
         )
 
 
-async def touch_task_heartbeat(*, user_id: str, task_id: str, conn: Conn | None = None) -> None:
+@boundary
+async def touch_task_heartbeat(
+    *, user_id: UserId, task_id: RowId, conn: Conn | None = None
+) -> None:
     """Record that the task's agent is alive."""
     _updated(await queries.update_task_heartbeat(await db(conn), user_id=user_id, task_id=task_id))
 
 
-async def delete_task(*, user_id: str, task_id: str, conn: Conn | None = None) -> None:
+@boundary
+async def delete_task(*, user_id: UserId, task_id: RowId, conn: Conn | None = None) -> None:
     """Soft-delete the task: gone from get, list and the daily count; kept for audit."""
     _updated(await queries.delete_task(await db(conn), user_id=user_id, task_id=task_id))
 
 
-async def purge_deleted_tasks(*, older_than: timedelta, conn: Conn | None = None) -> int:
+@boundary
+async def purge_deleted_tasks(
+    *,
+    older_than: Annotated[timedelta, Within(timedelta(0), MAX_PURGE_AGE)],
+    conn: Conn | None = None,
+) -> int:
     """Delete, across all users, tasks soft-deleted more than ``older_than`` ago; returns the count.
 
     A maintenance job (e.g. nightly), not a request handler.
     """
-    if older_than < timedelta(0):
-        raise ValidationError("older_than", "must not be negative")
     count: int = await queries.purge_deleted_tasks(await db(conn), older_than=older_than)
     return count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coding_agent_db.boundary import boundary
 from coding_agent_db.crypto import (
     SecretContext,
     decrypt,
@@ -15,11 +16,12 @@ from coding_agent_db.errors import NotFoundError
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import (
     AuthProvider,
+    LookupText,
     NewUser,
     OAuthTokens,
     User,
+    UserId,
     from_row,
-    validated,
 )
 from coding_agent_db.pool import Conn, db, transaction
 from coding_agent_db.sql import queries
@@ -54,6 +56,7 @@ def _stored_profile(identity: NewUser, user_id: str) -> dict[str, Any]:
     }
 
 
+@boundary
 async def upsert_user(identity: NewUser, *, conn: Conn | None = None) -> User:
     """Sign a user in; an authentication entry point (no user_id yet).
 
@@ -68,7 +71,6 @@ async def upsert_user(identity: NewUser, *, conn: Conn | None = None) -> User:
        create exactly one user: the insert that loses the race does nothing,
        and the lookup that follows finds the winner.
     """
-    identity = validated(identity)
     async with transaction(conn) as tx:
         while True:
             row = await queries.get_user_by_provider(
@@ -106,14 +108,16 @@ async def upsert_user(identity: NewUser, *, conn: Conn | None = None) -> User:
             # waited for it to commit, so the lookup above now finds it.
 
 
-async def get_user(*, user_id: str, conn: Conn | None = None) -> User | None:
+@boundary
+async def get_user(*, user_id: UserId, conn: Conn | None = None) -> User | None:
     """The user, or None."""
     row = await queries.get_user(await db(conn), user_id=user_id)
     return None if row is None else from_row(row, User)
 
 
+@boundary
 async def get_user_by_provider(
-    *, provider: AuthProvider, external_id: str, conn: Conn | None = None
+    *, provider: AuthProvider, external_id: LookupText, conn: Conn | None = None
 ) -> User | None:
     """The user who signs in with this provider identity; an authentication entry point."""
     row = await queries.get_user_by_provider(
@@ -122,8 +126,9 @@ async def get_user_by_provider(
     return None if row is None else from_row(row, User)
 
 
+@boundary
 async def get_user_by_github_account(
-    *, external_user_id: str, conn: Conn | None = None
+    *, external_user_id: LookupText, conn: Conn | None = None
 ) -> User | None:
     """The user this GitHub account is linked to; an authentication entry point."""
     row = await queries.get_user_by_github_account(
@@ -132,7 +137,8 @@ async def get_user_by_github_account(
     return None if row is None else from_row(row, User)
 
 
-async def get_user_tokens(*, user_id: str, conn: Conn | None = None) -> OAuthTokens | None:
+@boundary
+async def get_user_tokens(*, user_id: UserId, conn: Conn | None = None) -> OAuthTokens | None:
     """The user's decrypted OAuth tokens of their sign-in provider, or None.
 
     Raises DecryptionError if a stored token cannot be trusted.
@@ -149,7 +155,8 @@ async def get_user_tokens(*, user_id: str, conn: Conn | None = None) -> OAuthTok
     )
 
 
-async def delete_user(*, user_id: str, conn: Conn | None = None) -> None:
+@boundary
+async def delete_user(*, user_id: UserId, conn: Conn | None = None) -> None:
     """Delete the user and everything they own; NotFoundError if there is no such user."""
     if await queries.delete_user(await db(conn), user_id=user_id) is None:
         raise NotFoundError("no such user")

@@ -149,3 +149,26 @@ SELECT count(*) FROM new_tasks;
 -- name: analyze_tables#
 -- Refresh planner statistics.
 ANALYZE users, tasks, task_messages, settings;
+
+-- name: fingerprint_user_rows(user_id)$
+-- A digest of every row the user owns, and of the number of users: changes when any of them does.
+SELECT md5(string_agg(row_text, ',' ORDER BY row_text))
+FROM (
+    SELECT (SELECT count(*) FROM users)::text AS row_text
+    UNION ALL
+    SELECT to_jsonb(users)::text FROM users WHERE id = :user_id
+    UNION ALL
+    SELECT to_jsonb(accounts)::text FROM accounts WHERE user_id = :user_id
+    UNION ALL
+    SELECT to_jsonb(keys)::text FROM keys WHERE user_id = :user_id
+    UNION ALL
+    SELECT to_jsonb(tasks)::text FROM tasks WHERE user_id = :user_id
+    UNION ALL
+    SELECT to_jsonb(task_messages)::text FROM task_messages WHERE user_id = :user_id
+    UNION ALL
+    SELECT to_jsonb(connectors)::text FROM connectors WHERE user_id = :user_id
+    UNION ALL
+    SELECT to_jsonb(settings)::text FROM settings WHERE user_id = :user_id
+    UNION ALL
+    SELECT to_jsonb(api_tokens)::text FROM api_tokens WHERE user_id = :user_id
+) AS owned;

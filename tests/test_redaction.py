@@ -296,7 +296,9 @@ async def test_the_start_of_a_secret_still_streaming_is_not_shown(
         await cadb.append_agent_message(
             user_id=user.id, message_id=reply.id, delta=chunk, conn=conn
         )
-        [_prompt, shown] = await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn)
+        [_prompt, shown] = await cadb.list_task_messages(
+            user_id=user.id, task_id=task.id, conn=conn
+        )
         assert shown.content == shown_now
 
 

@@ -227,8 +227,8 @@ class SchemaNotMigratedError(CodingAgentDbError):
     def __init__(self, *, migration: str, missing: str) -> None:
         super().__init__(
             f"the database schema is behind this package: migration {migration} is not "
-            f"applied ({missing} is missing); apply the pending migrations with: coding-agent-db migrate "
-            "(or yoyo apply), with POSTGRES_URL set"
+            f"applied ({missing} is missing); apply the pending migrations with: "
+            "coding-agent-db migrate (or yoyo apply), with POSTGRES_URL set"
         )
         self.migration = migration
         self.missing = missing

@@ -4,6 +4,10 @@ aiosql builds one method per ``-- name:`` block, checks the declared
 parameters against the placeholders, and rewrites ``:name`` into asyncpg's
 ``$n``. The methods are created at load time, so ``queries`` is typed ``Any``:
 the typed surface of this package is the table modules that call them.
+
+Every statement starts with its query name, ``/* coding_agent_db:get_task */``
+(sqlcommenter style), so ``pg_stat_statements``, ``pg_stat_activity`` and the
+server's logs show which function sent it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from aiosql.adapters.asyncpg import AsyncPGAdapter
 
 from coding_agent_db.paths import QUERIES_DIR
 
-__all__ = ["queries"]
+__all__ = ["queries", "statement_tag"]
 
 
 class DirectAsyncpgAdapter(AsyncPGAdapter):
@@ -63,4 +67,27 @@ class DirectAsyncpgAdapter(AsyncPGAdapter):
         return await conn.execute(sql, *self._args(query_name, parameters))
 
 
-queries: Any = aiosql.from_path(QUERIES_DIR, DirectAsyncpgAdapter)
+class NamedAsyncpgAdapter(DirectAsyncpgAdapter):
+    """``DirectAsyncpgAdapter`` that names each statement in a leading comment.
+
+    The comment is added once, when aiosql loads the file, to the SQL text the
+    query holds (``queries.get_task.sql``): calls send that same text, so it
+    costs nothing per call and prepared statements are cached as before. It
+    is leading, not trailing as sqlcommenter puts it, because
+    ``pg_stat_activity`` cuts long statements at ``track_activity_query_size``.
+    It is added after the ``:name`` rewrite, which would otherwise read
+    ``:get_task`` as a parameter. Query names are ``[A-Za-z0-9_]`` (aiosql
+    checks), so the comment cannot be closed early.
+    """
+
+    def process_sql(self, query_name: str, op_type: Any, sql: str) -> str:
+        processed: str = super().process_sql(query_name, op_type, sql)
+        return f"{statement_tag(query_name)}\n{processed}"
+
+
+def statement_tag(query_name: str) -> str:
+    """The comment that names a statement at the server: ``/* coding_agent_db:<name> */``."""
+    return f"/* coding_agent_db:{query_name} */"
+
+
+queries: Any = aiosql.from_path(QUERIES_DIR, NamedAsyncpgAdapter)

@@ -81,7 +81,7 @@ class NamedAsyncpgAdapter(DirectAsyncpgAdapter):
     """
 
     def process_sql(self, query_name: str, op_type: Any, sql: str) -> str:
-        processed: str = super().process_sql(query_name, op_type, sql)
+        processed: str = super().process_sql(query_name, op_type, sql)  # type: ignore[no-untyped-call]
         return f"{statement_tag(query_name)}\n{processed}"
 
 

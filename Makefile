@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint migrate rotate-keys bench clean
+.PHONY: help venv demo test lint fix-sql migrate rotate-keys bench sql-review clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,10 +25,15 @@ demo: $(INSTALLED) ## Walk the platform's workflows (embedded PostgreSQL in ./.p
 test: $(INSTALLED) ## Run the tests (TEST_POSTGRES_URL picks a server; unset, an embedded one)
 	$(BIN)/python -m pytest
 
-lint: $(INSTALLED) ## ruff check, ruff format --check, mypy --strict
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+lint: $(INSTALLED) ## ruff, mypy --strict, squawk on migrations/, sqlfluff on queries/ and dev/sql/
+	$(BIN)/ruff check src tests bench dev
+	$(BIN)/ruff format --check src tests bench dev
 	$(BIN)/mypy
+	$(BIN)/python -m dev.lint_migrations
+	$(BIN)/sqlfluff lint queries dev/sql
+
+fix-sql: $(INSTALLED) ## Reformat queries/ and dev/sql/ to the house style (sqlfluff fix)
+	$(BIN)/sqlfluff fix queries dev/sql
 
 migrate: $(INSTALLED) ## Apply pending migrations to $POSTGRES_URL (yoyo apply)
 	$(BIN)/yoyo apply --batch

@@ -166,9 +166,10 @@ WITH updated AS (
         oauth_client_secret = batch.oauth_client_secret,
         env = batch.env
     FROM unnest(:ids::text[], :oauth_client_secrets::text[], :envs::text[])
-        AS batch (id, oauth_client_secret, env)
+            AS batch (id, oauth_client_secret, env)
     WHERE connectors.id = batch.id
     RETURNING connectors.id
 )
+
 SELECT count(*)
 FROM updated;

@@ -82,7 +82,7 @@ SELECT
 FROM task_messages
 INNER JOIN tasks
     ON tasks.user_id = task_messages.user_id
-    AND tasks.id = task_messages.task_id
+        AND tasks.id = task_messages.task_id
 WHERE task_messages.user_id = :user_id
     AND task_messages.task_id = :task_id
     AND tasks.deleted_at IS NULL

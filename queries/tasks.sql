@@ -312,5 +312,6 @@ WITH purged AS (
     WHERE deleted_at < now() - :older_than::interval
     RETURNING id
 )
+
 SELECT count(*)
 FROM purged;

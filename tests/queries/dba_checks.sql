@@ -47,3 +47,20 @@ ORDER BY class.relname;
 SELECT statement
 FROM pg_prepared_statements
 ORDER BY prepare_time;
+
+-- name: list_jsonb_columns()
+-- Every jsonb column of the public tables.
+SELECT
+    table_name,
+    column_name
+FROM information_schema.columns
+WHERE table_schema = 'public'
+    AND data_type = 'jsonb'
+ORDER BY table_name, ordinal_position;
+
+-- name: get_column_comment(table_name, column_name)$
+-- The comment of one column of a public table, NULL if none.
+SELECT col_description(attribute.attrelid, attribute.attnum)
+FROM pg_attribute AS attribute
+WHERE attribute.attrelid = ('public.' || quote_ident(:table_name))::regclass
+    AND attribute.attname = :column_name;

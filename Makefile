@@ -44,5 +44,8 @@ rotate-keys: $(INSTALLED) ## Re-encrypt every secret under $ENCRYPTION_KEY
 bench: $(INSTALLED) ## Run shared/WORKLOAD.md against this layer and raw asyncpg
 	$(BIN)/python -m bench.workload
 
+sql-review: $(INSTALLED) ## Plan every query at scale (1k users, 1M tasks) into sql-review.md; fails on unexcused flags
+	$(BIN)/python -m dev.sql_review --output sql-review.md
+
 clean: ## Remove .venv, caches and ./.pgdata
-	rm -rf $(VENV) .pgdata .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .pgdata .mypy_cache .ruff_cache .pytest_cache sql-review.md

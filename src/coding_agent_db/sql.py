@@ -76,8 +76,8 @@ class NamedAsyncpgAdapter(DirectAsyncpgAdapter):
     is leading, not trailing as sqlcommenter puts it, because
     ``pg_stat_activity`` cuts long statements at ``track_activity_query_size``.
     It is added after the ``:name`` rewrite, which would otherwise read
-    ``:get_task`` as a parameter. Query names are ``[A-Za-z0-9_]`` (aiosql
-    checks), so the comment cannot be closed early.
+    ``:get_task`` as a parameter. Query names are word characters (aiosql's
+    name pattern), so a name cannot close the comment early.
     """
 
     def process_sql(self, query_name: str, op_type: Any, sql: str) -> str:

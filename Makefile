@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint migrate rotate-keys bench clean
+.PHONY: help venv demo test lint fix-sql migrate rotate-keys bench sql-review clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,10 +30,15 @@ demo: $(INSTALLED) ## Walk the platform's workflows (embedded PostgreSQL in ./.p
 test: $(INSTALLED) ## Run the tests (TEST_POSTGRES_URL picks a server; unset, an embedded one)
 	$(BIN)/python -m pytest
 
-lint: $(INSTALLED) ## ruff check, ruff format --check, mypy --strict
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+lint: $(INSTALLED) ## ruff, mypy --strict, squawk on migrations/, sqlfluff on queries/ and dev/sql/
+	$(BIN)/ruff check src tests bench dev
+	$(BIN)/ruff format --check src tests bench dev
 	$(BIN)/mypy
+	$(BIN)/python -m dev.lint_migrations
+	$(BIN)/sqlfluff lint queries dev/sql
+
+fix-sql: $(INSTALLED) ## Reformat queries/ and dev/sql/ to the house style (sqlfluff fix)
+	$(BIN)/sqlfluff fix queries dev/sql
 
 migrate: $(INSTALLED) ## Apply pending migrations to $POSTGRES_URL
 	$(BIN)/coding-agent-db migrate
@@ -44,5 +49,8 @@ rotate-keys: $(INSTALLED) ## Re-encrypt every secret under $ENCRYPTION_KEY
 bench: $(INSTALLED) ## Run shared/WORKLOAD.md against this layer and raw asyncpg
 	$(BIN)/python -m bench.workload
 
+sql-review: $(INSTALLED) ## Plan every query at scale (1k users, 1M tasks) into sql-review.md; fails on unexcused flags
+	$(BIN)/python -m dev.sql_review --output sql-review.md
+
 clean: ## Remove .venv, caches and ./.pgdata
-	rm -rf $(VENV) .pgdata .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .pgdata .mypy_cache .ruff_cache .pytest_cache sql-review.md

@@ -7,6 +7,7 @@
 -- depends: 0010.create-lock-daily-usage-function
 
 SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '30s';
 
 CREATE FUNCTION daily_message_limit(
     p_email text,

@@ -1,5 +1,6 @@
 -- Undo 0012.update-daily-usage-view: count every user message again.
 SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '30s';
 
 CREATE OR REPLACE VIEW daily_usage AS
 SELECT

@@ -6,6 +6,7 @@
 -- depends: 0011.create-daily-message-limit-function
 
 SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '30s';
 
 CREATE OR REPLACE VIEW daily_usage AS
 SELECT

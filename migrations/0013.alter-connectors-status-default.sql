@@ -4,6 +4,7 @@
 -- depends: 0006.create-connectors
 
 SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '30s';
 
 ALTER TABLE connectors
     ALTER COLUMN status SET DEFAULT 'connected';

@@ -7,6 +7,7 @@
 -- depends: 0004.create-tasks
 
 SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '30s';
 
 CREATE FUNCTION jsonb_patch_element(p_array jsonb, p_id text, p_patch jsonb)
 RETURNS jsonb

@@ -8,6 +8,7 @@
 -- depends: 0010.create-lock-daily-usage-function
 
 SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '30s';
 
 ALTER TABLE task_messages
     ADD COLUMN completed_at timestamptz;

@@ -25,14 +25,14 @@ VALUES (
     :username
 )
 ON CONFLICT (user_id, provider) DO UPDATE
-SET
-    external_user_id = excluded.external_user_id,
-    access_token = excluded.access_token,
-    refresh_token = excluded.refresh_token,
-    expires_at = excluded.expires_at,
-    scope = excluded.scope,
-    username = excluded.username,
-    updated_at = now()
+    SET
+        external_user_id = excluded.external_user_id,
+        access_token = excluded.access_token,
+        refresh_token = excluded.refresh_token,
+        expires_at = excluded.expires_at,
+        scope = excluded.scope,
+        username = excluded.username,
+        updated_at = now()
 RETURNING
     id,
     user_id,
@@ -111,10 +111,11 @@ WITH updated AS (
         access_token = batch.access_token,
         refresh_token = batch.refresh_token
     FROM unnest(:ids::text[], :access_tokens::text[], :refresh_tokens::text[])
-        AS batch (id, access_token, refresh_token)
+            AS batch (id, access_token, refresh_token)
     WHERE accounts.id = batch.id
     RETURNING accounts.id
 )
+
 SELECT count(*)
 FROM updated;
 

@@ -112,5 +112,6 @@ WITH purged AS (
     WHERE expires_at < now() - :grace::interval
     RETURNING id
 )
+
 SELECT count(*)
 FROM purged;

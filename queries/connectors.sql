@@ -166,10 +166,11 @@ WITH updated AS (
         oauth_client_secret = batch.oauth_client_secret,
         env = batch.env
     FROM unnest(:ids::text[], :oauth_client_secrets::text[], :envs::text[])
-        AS batch (id, oauth_client_secret, env)
+            AS batch (id, oauth_client_secret, env)
     WHERE connectors.id = batch.id
     RETURNING connectors.id
 )
+
 SELECT count(*)
 FROM updated;
 
@@ -194,11 +195,12 @@ WITH moved AS (
         env = batch.env,
         updated_at = now()
     FROM unnest(:ids::text[], :oauth_client_secrets::text[], :envs::text[])
-        AS batch (id, oauth_client_secret, env)
+            AS batch (id, oauth_client_secret, env)
     WHERE connectors.user_id = :user_id
         AND connectors.id = batch.id
     RETURNING connectors.id
 )
+
 SELECT count(*)
 FROM moved;
 

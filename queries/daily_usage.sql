@@ -9,14 +9,14 @@
 -- Get the user's usage today, their limit and when the count resets; None if no such user.
 SELECT
     daily_usage.used,
+    daily_usage.resets_at,
     daily_message_limit(
         users.email,
         daily_usage.max_messages_per_day,
         :default_daily_limit,
         :admin_email_domains::text[],
         :admin_daily_limit
-    ) AS total,
-    daily_usage.resets_at
+    ) AS total
 FROM daily_usage
 INNER JOIN users
     ON users.id = daily_usage.user_id

@@ -15,9 +15,9 @@ VALUES (
     :value
 )
 ON CONFLICT (user_id, provider) DO UPDATE
-SET
-    value = excluded.value,
-    updated_at = now()
+    SET
+        value = excluded.value,
+        updated_at = now()
 RETURNING
     id,
     user_id,
@@ -86,6 +86,7 @@ WITH updated AS (
     WHERE keys.id = batch.id
     RETURNING keys.id
 )
+
 SELECT count(*)
 FROM updated;
 
@@ -118,6 +119,7 @@ WITH moved AS (
         AND keys.provider = batch.provider
     RETURNING keys.id
 )
+
 SELECT count(*)
 FROM moved;
 

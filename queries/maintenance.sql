@@ -13,12 +13,18 @@ SELECT
     (SELECT count(*) FROM accounts) AS accounts,
     (SELECT count(*) FROM keys) AS keys,
     (SELECT count(*) FROM tasks) AS tasks,
-    (SELECT count(*) FROM tasks WHERE deleted_at IS NOT NULL) AS deleted_tasks,
+    (
+        SELECT count(*) FROM tasks
+        WHERE deleted_at IS NOT NULL
+    ) AS deleted_tasks,
     (SELECT count(*) FROM task_messages) AS task_messages,
     (SELECT count(*) FROM connectors) AS connectors,
     (SELECT count(*) FROM settings) AS settings,
     (SELECT count(*) FROM api_tokens) AS api_tokens,
-    (SELECT count(*) FROM api_tokens WHERE expires_at < now()) AS expired_api_tokens;
+    (
+        SELECT count(*) FROM api_tokens
+        WHERE expires_at < now()
+    ) AS expired_api_tokens;
 
 -- name: list_secret_counts()
 -- Unscoped (maintenance: status): stored secrets per table, column, format and key id (the 'v1:<key id>:' prefix; legacy values name no key).
@@ -65,6 +71,7 @@ WITH secrets AS (
         env
     FROM connectors
 ),
+
 classified AS (
     SELECT
         table_name,
@@ -80,6 +87,7 @@ classified AS (
     FROM secrets
     WHERE stored IS NOT NULL
 )
+
 SELECT
     table_name,
     column_name,
@@ -93,6 +101,6 @@ ORDER BY table_name, column_name, format, key_id NULLS FIRST;
 -- name: get_migration_lock()^
 -- Unscoped (maintenance: doctor): yoyo's migration lock row, if a migration holds (or a killed one left) it; ctime is UTC.
 SELECT
-    ctime AT TIME ZONE 'UTC' AS locked_at,
-    pid
+    pid,
+    ctime AT TIME ZONE 'UTC' AS locked_at
 FROM yoyo_lock;

@@ -41,9 +41,9 @@ VALUES (
     :value
 )
 ON CONFLICT (user_id, key) DO UPDATE
-SET
-    value = excluded.value,
-    updated_at = now()
+    SET
+        value = excluded.value,
+        updated_at = now()
 RETURNING
     id,
     user_id,

@@ -77,11 +77,12 @@ RETURNING
 -- name: append_agent_message(user_id, message_id, delta, max_length, marker)$
 -- Append a streamed chunk to the user's agent reply atomically, cut at max_length characters ending with the marker; returns the new length, None if not theirs, complete, or its task is soft-deleted.
 UPDATE task_messages
-SET content = CASE
-    WHEN length(task_messages.content) + length(:delta) <= :max_length
-        THEN task_messages.content || :delta
-    ELSE left(task_messages.content || :delta, :max_length - length(:marker)) || :marker
-END
+SET
+    content = CASE
+        WHEN length(task_messages.content) + length(:delta) <= :max_length
+            THEN task_messages.content || :delta
+        ELSE left(task_messages.content || :delta, :max_length - length(:marker)) || :marker
+    END
 FROM tasks
 WHERE task_messages.user_id = :user_id
     AND task_messages.id = :message_id
@@ -105,7 +106,7 @@ SELECT
 FROM task_messages
 INNER JOIN tasks
     ON tasks.user_id = task_messages.user_id
-    AND tasks.id = task_messages.task_id
+        AND tasks.id = task_messages.task_id
 WHERE task_messages.user_id = :user_id
     AND task_messages.id = :message_id
     AND task_messages.role = 'agent'
@@ -143,7 +144,7 @@ SELECT
 FROM task_messages
 INNER JOIN tasks
     ON tasks.user_id = task_messages.user_id
-    AND tasks.id = task_messages.task_id
+        AND tasks.id = task_messages.task_id
 WHERE task_messages.user_id = :user_id
     AND task_messages.task_id = :task_id
     AND tasks.deleted_at IS NULL

@@ -380,32 +380,35 @@ SET
     ),
     current_sub_agent = (
         SELECT element.value ->> 'name'
-        FROM jsonb_array_elements(tasks.sub_agent_activity) WITH ORDINALITY AS element (value, position)
+        FROM jsonb_array_elements(tasks.sub_agent_activity) WITH ORDINALITY
+                AS element (value, position)
         WHERE element.value ->> 'id' <> :sub_agent_id
             AND element.value ->> 'status' IN ('starting', 'running')
         ORDER BY element.position
         LIMIT 1
     ),
     logs = COALESCE(logs, '[]'::jsonb) || (
-        SELECT jsonb_build_array(
-            jsonb_build_object(
-                'type', 'subagent',
-                'message', CASE
-                    WHEN :status = 'completed' THEN 'Sub-agent completed: '
-                    ELSE 'Sub-agent failed: '
-                END || (element.value ->> 'name'),
-                'timestamp', :completed_at::text,
-                'agentSource', jsonb_build_object(
-                    'name', element.value ->> 'name',
-                    'isSubAgent', true,
-                    'parentAgent', :parent_agent::text,
-                    'subAgentId', :sub_agent_id::text
+        SELECT
+            jsonb_build_array(
+                jsonb_build_object(
+                    'type', 'subagent',
+                    'message', CASE
+                        WHEN :status = 'completed' THEN 'Sub-agent completed: '
+                        ELSE 'Sub-agent failed: '
+                    END || (element.value ->> 'name'),
+                    'timestamp', :completed_at::text,
+                    'agentSource', jsonb_build_object(
+                        'name', element.value ->> 'name',
+                        'isSubAgent', TRUE,
+                        'parentAgent', :parent_agent::text,
+                        'subAgentId', :sub_agent_id::text
+                    )
                 )
             )
-        )
         FROM jsonb_array_elements(tasks.sub_agent_activity) AS element (value)
         WHERE element.value ->> 'id' = :sub_agent_id
-        LIMIT 1
+        -- Sub-agent ids are unique within a task: one element matches.
+        LIMIT 1  -- noqa: AM09
     ),
     last_heartbeat = now(),
     updated_at = now()
@@ -527,6 +530,7 @@ WITH purged AS (
     WHERE deleted_at < now() - :older_than::interval
     RETURNING id
 )
+
 SELECT count(*)
 FROM purged;
 

@@ -190,10 +190,11 @@ WITH updated AS (
         access_token = batch.access_token,
         refresh_token = batch.refresh_token
     FROM unnest(:ids::text[], :access_tokens::text[], :refresh_tokens::text[])
-        AS batch (id, access_token, refresh_token)
+            AS batch (id, access_token, refresh_token)
     WHERE users.id = batch.id
     RETURNING users.id
 )
+
 SELECT count(*)
 FROM updated;
 

@@ -69,10 +69,10 @@ def _lock_query() -> str:
     return sql
 
 
-def _holder(row: tuple[datetime, int] | None) -> MigrationLockedError | None:
+def _holder(row: tuple[int, datetime] | None) -> MigrationLockedError | None:
     if row is None:
         return None
-    locked_at, pid = row
+    pid, locked_at = row
     since = locked_at.replace(tzinfo=UTC) if locked_at.tzinfo is None else locked_at
     return MigrationLockedError(pid=pid, since=since.astimezone(UTC))
 

@@ -4,6 +4,10 @@ aiosql builds one method per ``-- name:`` block, checks the declared
 parameters against the placeholders, and rewrites ``:name`` into asyncpg's
 ``$n``. The methods are created at load time, so ``queries`` is typed ``Any``:
 the typed surface of this package is the table modules that call them.
+
+Every statement starts with its query name, ``/* coding_agent_db:get_task */``
+(sqlcommenter style), so ``pg_stat_statements``, ``pg_stat_activity`` and the
+server's logs show which function sent it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from coding_agent_db.errors import DatabaseTimeoutError, DatabaseUnavailableErro
 from coding_agent_db.paths import QUERIES_DIR
 from coding_agent_db.pool import acquire, profile_of, release, translated
 
-__all__ = ["LOCKING_READS", "READ_PREFIXES", "is_read", "queries", "run_statement"]
+__all__ = ["LOCKING_READS", "READ_PREFIXES", "is_read", "queries", "run_statement", "statement_tag"]
 
 READ_PREFIXES = ("get_", "list_", "count_")
 """Queries named like this only read (a contract test checks their SQL): they
@@ -143,4 +147,27 @@ class DirectAsyncpgAdapter(AsyncPGAdapter):
         return await self._run(conn, "execute", query_name, sql, parameters)
 
 
-queries: Any = aiosql.from_path(QUERIES_DIR, DirectAsyncpgAdapter)
+class NamedAsyncpgAdapter(DirectAsyncpgAdapter):
+    """``DirectAsyncpgAdapter`` that names each statement in a leading comment.
+
+    The comment is added once, when aiosql loads the file, to the SQL text the
+    query holds (``queries.get_task.sql``): calls send that same text, so it
+    costs nothing per call and prepared statements are cached as before. It
+    is leading, not trailing as sqlcommenter puts it, because
+    ``pg_stat_activity`` cuts long statements at ``track_activity_query_size``.
+    It is added after the ``:name`` rewrite, which would otherwise read
+    ``:get_task`` as a parameter. Query names are word characters (aiosql's
+    name pattern), so a name cannot close the comment early.
+    """
+
+    def process_sql(self, query_name: str, op_type: Any, sql: str) -> str:
+        processed: str = super().process_sql(query_name, op_type, sql)  # type: ignore[no-untyped-call]
+        return f"{statement_tag(query_name)}\n{processed}"
+
+
+def statement_tag(query_name: str) -> str:
+    """The comment that names a statement at the server: ``/* coding_agent_db:<name> */``."""
+    return f"/* coding_agent_db:{query_name} */"
+
+
+queries: Any = aiosql.from_path(QUERIES_DIR, NamedAsyncpgAdapter)

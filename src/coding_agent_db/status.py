@@ -44,9 +44,9 @@ class MigrationStatus(Model, frozen=True, kw_only=True):
 class MigrationLock(Model, frozen=True, kw_only=True):
     """yoyo's lock row: a migration is running, or a killed one left it behind."""
 
-    locked_at: datetime
     pid: int
     """Process id of the migrating client, on the machine it ran on."""
+    locked_at: datetime
 
 
 class RowCounts(Model, frozen=True, kw_only=True):

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import msgspec
-
 from coding_agent_db.errors import InvalidTransitionError, NotFoundError, ValidationError
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import (
@@ -32,6 +30,7 @@ from coding_agent_db.models import (
     convert,
     from_row,
     literal_values,
+    read_documents,
     storable_text,
     validated,
 )
@@ -222,7 +221,7 @@ async def get_task_logs(
     entries = await queries.get_task_logs(
         await db(conn), user_id=user_id, task_id=task_id, after=min(after, _MAX_INDEX)
     )
-    return None if entries is None else msgspec.convert(entries, list[LogEntry])
+    return None if entries is None else read_documents(entries, LogEntry)
 
 
 async def update_task_status(

@@ -71,7 +71,9 @@ def app_id() -> str:
 
 def iso(moment: datetime) -> str:
     """JavaScript's Date.toISOString()."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def log_entry(kind: str, message: str, at: datetime, **source: Any) -> dict[str, Any]:

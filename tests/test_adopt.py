@@ -26,12 +26,12 @@ from coding_agent_db.adopt import (
     AdoptionReport,
     NotAdoptableError,
     PlanStep,
+    _baseline,
     adopt,
     format_report,
     load_plan,
     remove_shims,
 )
-from coding_agent_db.adopt import _baseline
 from coding_agent_db.migrate import _backend, pending_migrations
 from tests.adoption import AppData, app_id, build_app_schema, fill_app_data
 from tests.conftest import FreshDatabase, checks
@@ -161,7 +161,7 @@ async def test_adopted_database_reads_back_every_row_the_app_wrote(
             ]
             assert task.sub_agent_activity is not None
             (activity,) = task.sub_agent_activity
-            assert activity.status == "starting"
+            assert str(activity.status) == "starting"  # the app's status, kept
             assert activity.type == "explore"
             async with pool.acquire() as raw:
                 documents = await checks.app_get_raw_documents(raw, task_id=task_id)
@@ -440,9 +440,7 @@ async def test_the_apps_own_writes_still_work_after_adoption(
         bare = app_id()
         await checks.app_insert_bare_task(conn, id=bare, user_id=first.id, prompt="bare")
         # The GitHub account merge moves every task to the other user.
-        moved = await checks.app_merge_user_tasks(
-            conn, old_user_id=first.id, new_user_id=second.id
-        )
+        moved = await checks.app_merge_user_tasks(conn, old_user_id=first.id, new_user_id=second.id)
         assert moved == len(first.task_ids) + 1
         assert await checks.app_get_message_user_id(conn, message_id=message_id) == second.id
     finally:
@@ -475,7 +473,7 @@ async def test_reads_tolerate_document_values_the_models_do_not_know(
         {"name": "no id"},
     ]
     await checks.set_raw_task_documents(
-        conn, task_id=task.id, logs=json.dumps(logs), sub_agent_activity=json.dumps(sub_agents)
+        conn, task_id=task.id, logs=logs, sub_agent_activity=sub_agents
     )
 
     read = await cadb.get_task(user_id=user.id, task_id=task.id, conn=conn)
@@ -504,9 +502,9 @@ async def test_rewriting_sub_agent_activity_keeps_the_apps_type_key(
     conn: cadb.Connection, user: cadb.User
 ) -> None:
     task = await cadb.create_task(user_id=user.id, task=cadb.NewTask(prompt="typed"), conn=conn)
-    app_written = [{"id": "s1", "name": "Explore", "type": "explore", "status": "running"}]
+    app_written = [{"id": "s1", "name": "Explore", "type": "explore", "status": "completed"}]
     await checks.set_raw_task_documents(
-        conn, task_id=task.id, logs="[]", sub_agent_activity=json.dumps(app_written)
+        conn, task_id=task.id, logs=[], sub_agent_activity=app_written
     )
     read = await cadb.get_task(user_id=user.id, task_id=task.id, conn=conn)
     assert read is not None

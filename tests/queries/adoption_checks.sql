@@ -271,7 +271,7 @@ FROM tasks
 WHERE id = :task_id;
 
 -- name: set_raw_task_documents(task_id, logs, sub_agent_activity)!
--- Overwrite a task's JSON documents with raw JSON text, as another writer might.
+-- Overwrite a task's JSON documents (through the pool's jsonb codec), as another writer might.
 UPDATE tasks
 SET
     logs = :logs::jsonb,

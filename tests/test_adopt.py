@@ -173,6 +173,26 @@ async def test_adopted_database_reads_back_every_row_the_app_wrote(
             assert [message.content for message in messages] == ["please fix it", "done: see PR"]
 
 
+async def test_message_user_id_backfill_goes_on_batch_after_batch(app_database: str) -> None:
+    data = await fill_app_data(app_database, users=1, tasks_per_user=1)
+    task_id = data.users[0].task_ids[0]
+    conn = await asyncpg.connect(app_database)
+    try:
+        await checks.app_insert_many_messages(conn, task_id=task_id, count=25_000)
+    finally:
+        await conn.close()
+
+    report = await run_adopt(app_database)
+
+    backfill = next(step for step in report.steps if step.name == "07.backfill-message-user-id")
+    assert backfill.runs == 4  # 3 batches of 10000, then one that finds nothing
+    conn = await asyncpg.connect(app_database)
+    try:
+        assert await checks.count_messages_without_user_id(conn) == 0
+    finally:
+        await conn.close()
+
+
 # ---------------------------------------------------------------- the schema
 
 
@@ -363,7 +383,7 @@ def stop_before(name_prefix: str) -> Callable[[PlanStep], None]:
     return check
 
 
-@pytest.mark.parametrize("interrupt_at", ["04", "08", "11", "16", "22"])
+@pytest.mark.parametrize("interrupt_at", ["04", "08", "09", "12", "17", "23"])
 async def test_adoption_interrupted_between_steps_then_rerun_reaches_the_same_end_state(
     interrupt_at: str, fresh_database: FreshDatabase
 ) -> None:

@@ -4,12 +4,18 @@
 -- `col AT TIME ZONE 'UTC'` and PostgreSQL (12+) changes only the catalog:
 -- no table is rewritten and no row is read. Columns already converted (a
 -- rerun) are left alone.
--- lock: ACCESS EXCLUSIVE on users, accounts, keys, tasks, task_messages, connectors, settings, api_tokens (catalog only)
+-- lock: ACCESS EXCLUSIVE on task_messages, tasks, accounts, keys, connectors, settings, api_tokens, users (catalog only)
 -- scans: none
 -- rewrites: none
 
 SET LOCAL lock_timeout = '5s';
 SET LOCAL TimeZone = 'UTC';
+
+-- Tables are locked children first, parents last: the order in which the
+-- app's own writes lock them (a message insert locks task_messages, then
+-- checks its task), so the two never wait for each other in a cycle.
+LOCK TABLE task_messages, tasks, accounts, keys, connectors, settings, api_tokens, users
+    IN ACCESS EXCLUSIVE MODE;
 
 DO $$
 DECLARE

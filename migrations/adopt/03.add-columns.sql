@@ -3,11 +3,14 @@
 -- before them, and task_messages.user_id (nullable until it is backfilled);
 -- plus the package's default for tasks.logs. A constant or now() default is
 -- stored in the catalog (PostgreSQL 11+): no table is rewritten.
--- lock: ACCESS EXCLUSIVE on tasks, task_messages, api_tokens (catalog only)
+-- lock: ACCESS EXCLUSIVE on task_messages, tasks, api_tokens (catalog only)
 -- scans: none
 -- rewrites: none
 
 SET LOCAL lock_timeout = '5s';
+
+-- Children first, as the app's writes lock them (see step 02).
+LOCK TABLE task_messages, tasks, api_tokens IN ACCESS EXCLUSIVE MODE;
 
 ALTER TABLE tasks
     ADD COLUMN IF NOT EXISTS enable_browser boolean NOT NULL DEFAULT false,

@@ -1,25 +1,19 @@
 -- The package's keys of task_messages: user_id references users, and
--- (user_id, task_id) references tasks (user_id, id). Added NOT VALID (checked
--- for new rows at once, for existing ones in step 10). Shim while the app
--- shares the database: the composite key is ON UPDATE CASCADE, so the app's
--- account merge (UPDATE tasks SET user_id) carries the messages along; 0005
--- has no ON UPDATE action (checks/remove-shims.sql restores that). tasks is
--- locked against writes first, so no merge slips between the last backfill
--- and the new key.
--- lock: SHARE ROW EXCLUSIVE on tasks, task_messages, users (for the final backfill pass)
--- scans: task_messages (messages whose owner changed since step 07)
+-- (user_id, task_id) references tasks (user_id, id). Added NOT VALID: new
+-- rows are checked at once, existing ones in step 11, so nothing is read
+-- here. Shim while the app shares the database: the composite key is ON
+-- UPDATE CASCADE, so the app's account merge (UPDATE tasks SET user_id)
+-- carries the messages along; 0005 has no ON UPDATE action
+-- (checks/remove-shims.sql restores that). A merge that slipped in after
+-- step 07 is caught by step 09.
+-- lock: SHARE ROW EXCLUSIVE on task_messages, tasks, users (catalog only)
+-- scans: none
 -- rewrites: none
 
 SET LOCAL lock_timeout = '5s';
 
-LOCK TABLE tasks IN SHARE ROW EXCLUSIVE MODE;
-
-UPDATE task_messages
-SET
-    user_id = tasks.user_id
-FROM tasks
-WHERE tasks.id = task_messages.task_id
-    AND task_messages.user_id IS DISTINCT FROM tasks.user_id;
+-- Children first, as the app's writes lock them (see step 02).
+LOCK TABLE task_messages, tasks IN SHARE ROW EXCLUSIVE MODE;
 
 DO $$
 BEGIN

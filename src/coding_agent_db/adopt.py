@@ -75,7 +75,8 @@ BASELINE = 10
 
 STATEMENT_BREAKPOINT = "--> statement-breakpoint"
 LOCK_RETRIES = 5
-"""A step that cannot get its lock within its lock_timeout is retried this often."""
+"""A step that cannot get its locks within its lock_timeout (or loses a deadlock) is retried
+this often, after 1, 2, 4... seconds."""
 _WRITE_BLOCKING = ("ACCESS EXCLUSIVE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE")
 _HEADER = re.compile(r"^-- (?P<key>lock|scans|rewrites|transactional|repeat|then): (?P<value>.*)$")
 
@@ -137,6 +138,8 @@ class StepRun(msgspec.Struct, frozen=True, kw_only=True):
     seconds: float
     runs: int
     blocks_writes: bool
+    lock_retries: int = 0
+    """Attempts that found a lock busy past the lock timeout (or lost a deadlock)."""
 
 
 class AdoptionReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -242,33 +245,43 @@ def _baseline_state(url: str, has_yoyo_journal: bool) -> int:
     return BASELINE - len(pending)
 
 
+def _last_rowcount(cursor: psycopg.Cursor[dict[str, Any]]) -> int:
+    """The rows changed by the last statement of a multi-statement execute."""
+    rowcount = cursor.rowcount
+    while cursor.nextset():
+        rowcount = cursor.rowcount
+    return rowcount
+
+
 def _run_once(conn: psycopg.Connection[dict[str, Any]], step: PlanStep) -> int:
     """Run the step once; returns the rows its last statement changed."""
     text = Path(step.path).read_text()
     if not step.transactional:
         rowcount = 0
         for statement in text.split(STATEMENT_BREAKPOINT):
-            rowcount = conn.execute(statement.encode()).rowcount
+            rowcount = _last_rowcount(conn.execute(statement.encode()))
         return rowcount
     released = "".join("\n" + (MIGRATIONS_DIR / name).read_text() for name in step.then)
     with conn.transaction():
-        return conn.execute((text + released).encode()).rowcount
+        return _last_rowcount(conn.execute((text + released).encode()))
 
 
 def _run_step(conn: psycopg.Connection[dict[str, Any]], step: PlanStep) -> StepRun:
     started = time.perf_counter()
-    runs = 0
+    runs = retries = 0
     while True:
         for attempt in range(LOCK_RETRIES + 1):
             try:
                 changed = _run_once(conn, step)
                 break
-            except psycopg.errors.LockNotAvailable as exc:
+            except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as exc:
+                # Busy tables: the step's transaction was rolled back whole; try again.
                 if attempt == LOCK_RETRIES:
                     raise AdoptionError(
                         f"step {step.name}: no lock within the lock timeout after "
                         f"{LOCK_RETRIES + 1} attempts; rerun when the database is quieter"
                     ) from exc
+                retries += 1
                 time.sleep(2**attempt)
         runs += 1
         if not step.repeat or changed <= 0:
@@ -278,6 +291,7 @@ def _run_step(conn: psycopg.Connection[dict[str, Any]], step: PlanStep) -> StepR
         seconds=time.perf_counter() - started,
         runs=runs,
         blocks_writes=step.blocks_writes,
+        lock_retries=retries,
     )
 
 
@@ -453,14 +467,17 @@ def format_report(report: AdoptionReport) -> str:
     for run in report.steps:
         blocking = " (blocks writes)" if run.blocks_writes else ""
         repeated = f" x{run.runs}" if run.runs > 1 else ""
-        lines.append(f"  {run.name}{repeated}: {run.seconds:.3f} s{blocking}")
+        waited = f" ({run.lock_retries} lock retries)" if run.lock_retries else ""
+        lines.append(f"  {run.name}{repeated}: {run.seconds:.3f} s{blocking}{waited}")
     longest = report.longest_blocking_step
     if longest is not None:
         lines.append(f"longest write-blocking step: {longest.name}, {longest.seconds:.3f} s")
     lines.append(f"recorded for yoyo: {', '.join(report.marked) or 'nothing'}")
     lines.append(f"applied newer migrations: {', '.join(report.applied) or 'none'}")
-    kept = report.rows_after == report.rows_before
-    lines.append(f"done in {report.seconds:.1f} s; every row kept: {kept}")
+    kept = all(report.rows_after[table] >= count for table, count in report.rows_before.items())
+    after = ", ".join(f"{table} {count}" for table, count in report.rows_after.items())
+    lines.append(f"rows after: {after}")
+    lines.append(f"done in {report.seconds:.1f} s; every row kept: {'yes' if kept else 'NO'}")
     return "\n".join(lines)
 
 

@@ -277,3 +277,19 @@ SET
     logs = :logs::jsonb,
     sub_agent_activity = :sub_agent_activity::jsonb
 WHERE id = :task_id;
+
+-- name: app_insert_many_messages(task_id, count)!
+-- :count messages on one task, written the app's way (no user_id).
+INSERT INTO task_messages (id, task_id, role, content)
+SELECT
+    :task_id || '-bulk-' || n,
+    :task_id,
+    'agent',
+    'line ' || n
+FROM generate_series(1, :count) AS n;
+
+-- name: count_messages_without_user_id()$
+-- Messages whose user_id is not filled.
+SELECT count(*)
+FROM task_messages
+WHERE user_id IS NULL;

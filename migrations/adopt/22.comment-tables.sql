@@ -1,6 +1,6 @@
 -- The comments of 0001-0008 on tables and columns, so a DBA reading the
 -- adopted schema sees what a fresh one says (which columns are encrypted).
--- lock: ACCESS EXCLUSIVE on users, accounts, keys, tasks, task_messages, connectors, settings, api_tokens (catalog only)
+-- lock: SHARE UPDATE EXCLUSIVE on users, accounts, keys, tasks, task_messages, connectors, settings, api_tokens (reads and writes continue)
 -- scans: none
 -- rewrites: none
 

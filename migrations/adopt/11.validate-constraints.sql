@@ -1,5 +1,5 @@
 -- Existing rows are judged against every constraint added NOT VALID (steps
--- 08 and 09). VALIDATE reads each table but lets reads and writes go on; a
+-- 08 and 10). VALIDATE reads each table but lets reads and writes go on; a
 -- row that fails stops adoption here, with nothing switched yet (rerun after
 -- fixing it). Constraints already valid are skipped by PostgreSQL.
 -- lock: SHARE UPDATE EXCLUSIVE on users, accounts, keys, tasks, task_messages, connectors, settings, api_tokens (reads and writes continue)

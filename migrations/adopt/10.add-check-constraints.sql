@@ -1,12 +1,18 @@
 -- The package's CHECK constraints (0001-0008, same names and expressions),
 -- plus temporary `<column>_not_null` checks for the columns that become NOT
--- NULL in step 11. All are added NOT VALID: new and updated rows are checked
--- from now on, existing rows are judged by step 10 without blocking writes.
--- lock: ACCESS EXCLUSIVE on users, accounts, keys, tasks, task_messages, connectors, settings, api_tokens (catalog only)
+-- NULL in step 12. All are added NOT VALID: new and updated rows are checked
+-- from now on, existing rows are judged by step 11 without blocking writes.
+-- lock: ACCESS EXCLUSIVE on task_messages, tasks, accounts, keys, connectors, settings, api_tokens, users (catalog only)
 -- scans: none
 -- rewrites: none
 
 SET LOCAL lock_timeout = '5s';
+
+-- Tables are locked children first, parents last: the order in which the
+-- app's own writes lock them (a message insert locks task_messages, then
+-- checks its task), so the two never wait for each other in a cycle.
+LOCK TABLE task_messages, tasks, accounts, keys, connectors, settings, api_tokens, users
+    IN ACCESS EXCLUSIVE MODE;
 
 DO $$
 DECLARE
@@ -93,7 +99,7 @@ BEGIN
             WHERE pg_constraint.conrelid = to_regclass(format('public.%I', constraints.table_name))
                 AND pg_constraint.conname = constraints.constraint_name
         )
-        -- A column already NOT NULL (a rerun after step 11) needs no temporary check.
+        -- A column already NOT NULL (a rerun after step 12) needs no temporary check.
         AND NOT EXISTS (
             SELECT 1
             FROM information_schema.columns

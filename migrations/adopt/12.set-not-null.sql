@@ -1,13 +1,16 @@
 -- The columns the package declares NOT NULL become so. The valid
--- `<column>_not_null` checks of step 10 prove it, so PostgreSQL (12+) skips
+-- `<column>_not_null` checks of step 11 prove it, so PostgreSQL (12+) skips
 -- the table scan; the temporary checks are then dropped. The app's own
 -- foreign key task_messages.task_id -> tasks.id is replaced by the keys of
 -- step 08 and dropped.
--- lock: ACCESS EXCLUSIVE on tasks, task_messages (catalog only)
+-- lock: ACCESS EXCLUSIVE on task_messages, tasks (catalog only)
 -- scans: none
 -- rewrites: none
 
 SET LOCAL lock_timeout = '5s';
+
+-- Children first, as the app's writes lock them (see step 02).
+LOCK TABLE task_messages, tasks IN ACCESS EXCLUSIVE MODE;
 
 ALTER TABLE tasks
     ALTER COLUMN selected_agent SET NOT NULL,

@@ -3,11 +3,17 @@
 -- rebuilt), and drizzle's `<table>_user_id_users_id_fk` foreign keys and
 -- `api_tokens_token_hash_unique` take PostgreSQL's default names that
 -- 0001-0008 use. Names already right (a rerun) are left alone.
--- lock: ACCESS EXCLUSIVE on users, accounts, keys, settings, tasks, connectors, api_tokens (catalog only)
+-- lock: ACCESS EXCLUSIVE on tasks, accounts, keys, connectors, settings, api_tokens, users (catalog only)
 -- scans: none
 -- rewrites: none
 
 SET LOCAL lock_timeout = '5s';
+
+-- Tables are locked children first, parents last: the order in which the
+-- app's own writes lock them (a message insert locks task_messages, then
+-- checks its task), so the two never wait for each other in a cycle.
+LOCK TABLE tasks, accounts, keys, connectors, settings, api_tokens, users
+    IN ACCESS EXCLUSIVE MODE;
 
 DO $$
 DECLARE

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint migrate rotate-keys bench clean
+.PHONY: help venv demo test lint migrate adopt rotate-keys bench bench-adopt clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,11 +33,17 @@ lint: $(INSTALLED) ## ruff check, ruff format --check, mypy --strict
 migrate: $(INSTALLED) ## Apply pending migrations to $POSTGRES_URL (yoyo apply)
 	$(BIN)/yoyo apply --batch
 
+adopt: $(INSTALLED) ## Adopt the TypeScript app's database at $POSTGRES_URL, then apply newer migrations (DRY_RUN=1: plan only)
+	$(BIN)/python -m coding_agent_db.adopt $(if $(DRY_RUN),--dry-run)
+
 rotate-keys: $(INSTALLED) ## Re-encrypt every secret under $ENCRYPTION_KEY
 	$(BIN)/python -m coding_agent_db rotate-keys
 
 bench: $(INSTALLED) ## Run shared/WORKLOAD.md against this layer and raw asyncpg
 	$(BIN)/python -m bench.workload
+
+bench-adopt: $(INSTALLED) ## Adopt a 100k-task app database while the app writes; rows/s and lock times
+	$(BIN)/python -m bench.adopt
 
 clean: ## Remove .venv, caches and ./.pgdata
 	rm -rf $(VENV) .pgdata .mypy_cache .ruff_cache .pytest_cache

@@ -185,7 +185,7 @@ async def test_message_user_id_backfill_goes_on_batch_after_batch(app_database: 
     report = await run_adopt(app_database)
 
     backfill = next(step for step in report.steps if step.name == "07.backfill-message-user-id")
-    assert backfill.runs == 4  # 3 batches of 10000, then one that finds nothing
+    assert backfill.runs == 4  # 25000 + 6 messages: 3 batches of 10000, then one that finds none
     conn = await asyncpg.connect(app_database)
     try:
         assert await checks.count_messages_without_user_id(conn) == 0

@@ -11,6 +11,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -405,6 +406,75 @@ async def test_adoption_interrupted_between_steps_then_rerun_reaches_the_same_en
     assert await fingerprint(url) == await fingerprint(reference)
     assert await counts(url) == before
     assert pending_migrations(url) == []
+
+
+async def test_adoption_killed_mid_step_then_rerun_reaches_the_same_end_state(
+    fresh_database: FreshDatabase,
+) -> None:
+    reference = fresh_database(migrated=False)
+    await build_app_schema(reference)
+    await fill_app_data(reference, users=2, tasks_per_user=2)
+    await run_adopt(reference)
+    url = fresh_database(migrated=False)
+    await build_app_schema(url)
+    data = await fill_app_data(url, users=2, tasks_per_user=2)
+    conn = await asyncpg.connect(url)
+    try:
+        # Enough messages that the backfill is still running when the kill comes.
+        await checks.app_insert_many_messages(conn, task_id=data.users[0].task_ids[0], count=60_000)
+    finally:
+        await conn.close()
+    before = await counts(url)
+
+    def run_and_kill() -> None:
+        with subprocess.Popen(
+            [sys.executable, "-m", "coding_agent_db.adopt", "--url", url],
+            stdout=subprocess.PIPE,
+            text=True,
+        ) as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                if line.startswith("running 07."):
+                    time.sleep(0.3)  # inside the backfill's batches
+                    process.kill()
+                    break
+            process.wait(timeout=60)
+            assert process.returncode != 0
+
+    await asyncio.to_thread(run_and_kill)
+    assert pending_migrations(url)  # killed before adoption was recorded
+
+    report = await run_adopt(url)
+
+    assert not report.already_adopted
+    assert await fingerprint(url) == await fingerprint(reference)
+    assert await counts(url) == before
+    assert pending_migrations(url) == []
+
+
+async def test_an_index_build_left_invalid_is_rebuilt_on_rerun(
+    app_database: str, fresh_database: FreshDatabase
+) -> None:
+    reference = fresh_database(migrated=False)
+    await build_app_schema(reference)
+    await run_adopt(reference)
+    await fill_app_data(app_database, users=2, tasks_per_user=2)  # prompts repeat across users
+    conn = await asyncpg.connect(app_database)
+    try:
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await checks.leave_invalid_index(conn)
+        assert await checks.count_invalid_indexes(conn) == 1
+    finally:
+        await conn.close()
+
+    await run_adopt(app_database)
+
+    assert await fingerprint(app_database) == await fingerprint(reference)
+    conn = await asyncpg.connect(app_database)
+    try:
+        assert await checks.count_invalid_indexes(conn) == 0
+    finally:
+        await conn.close()
 
 
 async def test_adoption_of_an_adopted_database_changes_nothing(app_database: str) -> None:

@@ -293,3 +293,16 @@ FROM generate_series(1, :count) AS n;
 SELECT count(*)
 FROM task_messages
 WHERE user_id IS NULL;
+
+-- name: leave_invalid_index#
+-- What a CREATE INDEX CONCURRENTLY killed halfway leaves: an INVALID index under the package's name (here by a unique build that fails on duplicates).
+CREATE UNIQUE INDEX CONCURRENTLY tasks_user_id_created_at_idx ON tasks (prompt);
+
+-- name: count_invalid_indexes()$
+-- Indexes left INVALID in the public schema.
+SELECT count(*)
+FROM pg_index
+INNER JOIN pg_class
+    ON pg_class.oid = pg_index.indexrelid
+WHERE pg_class.relnamespace = 'public'::regnamespace
+    AND NOT pg_index.indisvalid;

@@ -1,5 +1,5 @@
--- The app's 22 `timestamp` columns hold UTC wall-clock times (node-postgres
--- writes Date objects in UTC); the package's are `timestamptz`. Converted
+-- The app's 22 `timestamp` columns hold UTC wall-clock times (drizzle
+-- writes Date values as toISOString()); the package's are `timestamptz`. Converted
 -- with the session time zone set to UTC, the cast is exactly
 -- `col AT TIME ZONE 'UTC'` and PostgreSQL (12+) changes only the catalog:
 -- no table is rewritten and no row is read. Columns already converted (a

@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -460,7 +461,9 @@ def format_report(report: AdoptionReport) -> str:
             lines.append(f"  {step.name}")
             lines.append(f"      lock: {step.lock}")
             lines.append(f"      {'; '.join(notes) or 'catalog only: reads no table'}")
-            lines.append(f"      {step.why}")
+            lines.append(
+                textwrap.fill(step.why, width=96, initial_indent=" " * 6, subsequent_indent=" " * 6)
+            )
         lines.append("  then: record 0001-0010 as applied for yoyo, apply newer migrations")
         return "\n".join(lines)
     lines.append("steps run:")

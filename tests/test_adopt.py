@@ -208,12 +208,15 @@ async def test_adopted_schema_is_the_fresh_schema_of_0001_to_0010_plus_the_shims
     adopted = await fingerprint(app_database)
     expected = await fingerprint(fresh)
     differing = {key for key in expected if adopted[key] != expected[key]}
-    # The shims for the app, and nothing else: the trigger with its function,
-    # and the composite message key's ON UPDATE CASCADE.
+    # The shims for the app, and nothing else: two triggers with their
+    # functions, and the composite message key's ON UPDATE CASCADE.
     assert differing == {"constraints", "functions", "triggers"}
-    assert [t[0] for t in adopted["triggers"]] == ["task_messages_fill_user_id"]
+    assert [t[0] for t in adopted["triggers"]] == [
+        "task_messages_fill_user_id",
+        "tasks_default_max_duration",
+    ]
     extra_functions = {f[0] for f in adopted["functions"]} - {f[0] for f in expected["functions"]}
-    assert extra_functions == {"adopt_fill_task_message_user_id"}
+    assert extra_functions == {"adopt_fill_task_message_user_id", "adopt_default_task_max_duration"}
     changed = [c for c in adopted["constraints"] if c not in expected["constraints"]]
     assert [c[1] for c in changed] == ["task_messages_task_fkey"]
     assert "ON UPDATE CASCADE" in changed[0][2]
@@ -526,12 +529,16 @@ async def test_the_apps_own_writes_still_work_after_adoption(
             conn, id=message_id, task_id=task_id, role="user", content="one more thing"
         )
         assert await checks.app_get_message_user_id(conn, message_id=message_id) == first.id
-        # A task the app creates with its defaults only.
+        # A task the app creates with its defaults only, and one with max_duration 0.
         bare = app_id()
         await checks.app_insert_bare_task(conn, id=bare, user_id=first.id, prompt="bare")
+        zero = app_id()
+        await checks.app_insert_bare_task(conn, id=zero, user_id=first.id, prompt="zero")
+        await checks.app_set_task_max_duration(conn, task_id=zero, max_duration=0)
+        assert await checks.app_get_task_max_duration(conn, task_id=zero) == 300
         # The GitHub account merge moves every task to the other user.
         moved = await checks.app_merge_user_tasks(conn, old_user_id=first.id, new_user_id=second.id)
-        assert moved == len(first.task_ids) + 1
+        assert moved == len(first.task_ids) + 2
         assert await checks.app_get_message_user_id(conn, message_id=message_id) == second.id
     finally:
         await conn.close()

@@ -1,7 +1,7 @@
--- Once the TypeScript app no longer writes to the database, the two shims of
--- adoption go: the trigger that fills task_messages.user_id (step 04) and the
--- ON UPDATE CASCADE of task_messages_task_fkey (step 08), which becomes the
--- plain key of 0005. The schema is then exactly that of migrations 0001-0010.
+-- Once the TypeScript app no longer writes to the database, the shims of
+-- adoption go: the triggers that fill task_messages.user_id and default
+-- tasks.max_duration (step 04) and the ON UPDATE CASCADE of
+-- task_messages_task_fkey (step 08), which becomes the plain key of 0005. The schema is then exactly that of migrations 0001-0010.
 -- Safe to run on any database at 0010 (a fresh one has neither shim). Meant
 -- to become a numbered migration when the app is retired.
 -- lock: SHARE ROW EXCLUSIVE on task_messages, tasks (brief); the key is re-added NOT VALID and validated
@@ -11,6 +11,10 @@ SET LOCAL lock_timeout = '5s';
 DROP TRIGGER IF EXISTS task_messages_fill_user_id ON task_messages;
 
 DROP FUNCTION IF EXISTS adopt_fill_task_message_user_id();
+
+DROP TRIGGER IF EXISTS tasks_default_max_duration ON tasks;
+
+DROP FUNCTION IF EXISTS adopt_default_task_max_duration();
 
 DO $$
 BEGIN

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import subprocess
 import sys
 import time
@@ -34,6 +35,7 @@ from coding_agent_db.adopt import (
     remove_shims,
 )
 from coding_agent_db.migrate import _backend, pending_migrations
+from coding_agent_db.models import read_documents
 from tests.adoption import AppData, app_id, build_app_schema, fill_app_data
 from tests.conftest import FreshDatabase, checks
 
@@ -636,3 +638,41 @@ async def test_command_line_dry_run_prints_the_plan_and_changes_nothing(app_data
     assert "lock: ACCESS EXCLUSIVE" in done.stdout
     assert "none" in done.stdout.splitlines()[2]  # no refusals
     assert await fingerprint(app_database) == schema
+
+
+def random_json(rng: random.Random, depth: int = 0) -> Any:
+    """A JSON value of any shape, strings included that look like the models' values."""
+    choices = ["null", "bool", "int", "float", "str", "word"]
+    if depth < 3:
+        choices += ["list", "object", "document"]
+    kind = rng.choice(choices)
+    words = ["info", "starting", "running", "", "2025-01-01T00:00:00Z", "yesterday", "\u0000x"]
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "int":
+        return rng.choice([0, -1, 2**31, 2**63 - 1, 1735689600000])
+    if kind == "float":
+        return rng.choice([0.5, -1e300, 1e-9])
+    if kind == "str":
+        return "".join(chr(rng.randrange(1, 0x2FFF)) for _ in range(rng.randrange(0, 8)))
+    if kind == "word":
+        return rng.choice(words)
+    if kind == "list":
+        return [random_json(rng, depth + 1) for _ in range(rng.randrange(0, 4))]
+    keys = ["type", "message", "timestamp", "agentSource", "id", "name", "status", "startedAt"]
+    keys += ["completedAt", "description", "parentAgent", "isSubAgent", "extra"]
+    size = rng.randrange(0, 6) if kind == "object" else len(keys)
+    return {rng.choice(keys): random_json(rng, depth + 1) for _ in range(size)}
+
+
+@pytest.mark.parametrize("document", [cadb.LogEntry, cadb.SubAgentActivity])
+def test_reading_documents_of_any_shape_never_fails(document: Any) -> None:
+    rng = random.Random(8)
+    for _ in range(2000):
+        values = [random_json(rng) for _ in range(rng.randrange(0, 5))]
+        read = read_documents(values, document)
+        assert len(read) == len(values)
+        assert all(isinstance(item, document) for item in read)
+        msgspec.json.encode(read)  # what a caller would send back

@@ -658,11 +658,13 @@ def _read_document(value: Any, type_: type[D]) -> D:
         except TypeError:  # a required key is missing
             pass
     text = msgspec.json.encode(value).decode()[:MARKED_TEXT_LENGTH]
-    marked: dict[str, Any] = (
-        {"type": "unreadable", "message": text}
-        if issubclass(type_, LogEntry)
-        else {"id": "", "name": text, "status": "unreadable"}
-    )
+    marked: dict[str, Any]
+    if issubclass(type_, LogEntry):
+        marked = {"type": "unreadable", "message": text}
+    elif issubclass(type_, SubAgentActivity):
+        marked = {"id": "", "name": text, "status": "unreadable"}
+    else:  # AgentSource, inside a log entry
+        marked = {"name": text}
     return type_(**marked)
 
 

@@ -106,6 +106,7 @@ async def test_adopted_database_reads_back_every_row_the_app_wrote(
     report = await run_adopt(app_database)
 
     assert report.refusals == ()  # nothing the app wrote is refused
+    assert (report.app_schema, report.drizzle_migrations) == ("0024", 25)
     assert report.rows_before == before
     assert await counts(app_database) == before
     assert [name[:4] for name in report.marked] == [f"{n:04d}" for n in range(1, 11)]
@@ -241,6 +242,9 @@ async def test_adoption_of_the_first_schema_with_api_tokens_adds_the_later_colum
     await build_app_schema(oldest, upto=21)  # before api_tokens.updated_at and source_branch
     newest = fresh_database(migrated=False)
     await build_app_schema(newest)
+    dry = await run_adopt(oldest, dry_run=True)
+    assert (dry.app_schema, dry.drizzle_migrations) == ("0021", 22)
+    assert "drizzle 0021 (drizzle's journal records 22 migrations)" in format_report(dry)
     await run_adopt(oldest, apply_newer=False)
     await run_adopt(newest, apply_newer=False)
     assert await fingerprint(oldest) == await fingerprint(newest)
@@ -636,7 +640,8 @@ async def test_command_line_dry_run_prints_the_plan_and_changes_nothing(app_data
     assert done.returncode == 0, done.stderr
     assert "02.convert-timestamps" in done.stdout
     assert "lock: ACCESS EXCLUSIVE" in done.stdout
-    assert "none" in done.stdout.splitlines()[2]  # no refusals
+    assert "rows the package's constraints would refuse: none" in done.stdout
+    assert "found: the TypeScript app's schema at drizzle 0024" in done.stdout
     assert await fingerprint(app_database) == schema
 
 

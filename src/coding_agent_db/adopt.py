@@ -152,6 +152,10 @@ class AdoptionReport(msgspec.Struct, frozen=True, kw_only=True):
     refusals: tuple[Refusal, ...]
     rows_before: dict[str, int]
     rows_after: dict[str, int]
+    app_schema: str | None = None
+    """The app's drizzle schema version the columns show (0021, 0022 or 0024), if not adopted."""
+    drizzle_migrations: int | None = None
+    """How many migrations drizzle's journal records (None: no journal)."""
     steps: tuple[StepRun, ...] = ()
     marked: tuple[str, ...] = ()
     """Migrations recorded as applied in yoyo's bookkeeping (0001-0010)."""
@@ -338,6 +342,10 @@ def adopt(
             _check_adoptable(missing, done)
             before = _counts(conn)
             refusals = _refusals(conn)
+            found_schema = {
+                "app_schema": found["schema_version"],
+                "drizzle_migrations": found["drizzle_migrations"],
+            }
             if dry_run:
                 return AdoptionReport(
                     dry_run=True,
@@ -347,6 +355,7 @@ def adopt(
                     rows_before=before,
                     rows_after=before,
                     seconds=time.perf_counter() - started,
+                    **found_schema,
                 )
             if any(refusal.action == "stop" for refusal in refusals):
                 raise AdoptionRefusedError(refusals)
@@ -369,6 +378,7 @@ def adopt(
         rows_after=after,
         steps=tuple(runs),
         marked=marked,
+        **found_schema,
         applied=applied,
         seconds=time.perf_counter() - started,
     )
@@ -431,6 +441,15 @@ def format_report(report: AdoptionReport) -> str:
         if report.applied:
             lines.append(f"applied newer migrations: {', '.join(report.applied)}")
         return "\n".join(lines)
+    if report.app_schema is not None:
+        journal = (
+            "no drizzle journal"
+            if report.drizzle_migrations is None
+            else f"drizzle's journal records {report.drizzle_migrations} migrations"
+        )
+        lines.append(
+            f"found: the TypeScript app's schema at drizzle {report.app_schema} ({journal})"
+        )
     counts = ", ".join(f"{table} {count}" for table, count in report.rows_before.items())
     lines.append(f"rows: {counts}")
     lines.append("")

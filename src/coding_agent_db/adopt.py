@@ -21,10 +21,11 @@ it: ``normalise`` (step 01 rewrites it to the app's own reading), ``stop``
 (AdoptionRefusedError: nothing is changed until someone fixes the row) or
 ``keep``.
 
-Two shims keep the app working while it shares the database (see the README):
-a trigger filling ``task_messages.user_id`` on the app's inserts, and
-``ON UPDATE CASCADE`` on the composite message key for its account merge.
-``remove_shims(url)`` drops them once the app is retired.
+Shims keep the app working while it shares the database (see the README):
+a trigger filling ``task_messages.user_id`` on the app's inserts, one storing
+its ``max_duration`` 0 ("the default") as 300, and ``ON UPDATE CASCADE`` on
+the composite message key for its account merge. ``remove_shims(url)`` drops
+them once the app is retired.
 
 ``python -m coding_agent_db.adopt [--dry-run]`` is the command line.
 """

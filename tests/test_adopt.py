@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -499,6 +501,20 @@ async def test_adoption_of_an_adopted_database_changes_nothing(app_database: str
     assert await counts(app_database) == rows
     assert pending_migrations(app_database) == []  # `yoyo apply`: nothing to do
     assert "nothing to do" in format_report(again)
+    # And the README's own command, `yoyo apply --batch`, applies nothing.
+    yoyo = Path(sys.executable).with_name("yoyo")
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(yoyo), "apply", "--batch"],
+        cwd=Path(__file__).parents[1],
+        env={**os.environ, "POSTGRES_URL": app_database},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert await fingerprint(app_database) == schema
 
 
 def test_every_step_file_states_its_lock_and_what_it_reads() -> None:

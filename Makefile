@@ -11,10 +11,15 @@ INSTALLED := $(VENV)/.installed
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# pip's own progress shows while .venv is set up (~30 s on a fresh clone).
 $(INSTALLED): pyproject.toml
+	@echo "== creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "== upgrading pip"
+	$(BIN)/python -m pip install --upgrade --progress-bar on pip
+	@echo "== installing coding-agent-db (editable) with its dev tools"
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
+	@echo "== $(VENV) is ready"
 	touch $@
 
 venv: $(INSTALLED) ## Create .venv with the package and its dev tools
@@ -30,14 +35,14 @@ lint: $(INSTALLED) ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-migrate: $(INSTALLED) ## Apply pending migrations to $POSTGRES_URL (yoyo apply)
-	$(BIN)/yoyo apply --batch
+migrate: $(INSTALLED) ## Apply pending migrations to $POSTGRES_URL
+	$(BIN)/coding-agent-db migrate
 
 adopt: $(INSTALLED) ## Adopt the TypeScript app's database at $POSTGRES_URL, then apply newer migrations (DRY_RUN=1: plan only)
 	$(BIN)/python -m coding_agent_db.adopt $(if $(DRY_RUN),--dry-run)
 
 rotate-keys: $(INSTALLED) ## Re-encrypt every secret under $ENCRYPTION_KEY
-	$(BIN)/python -m coding_agent_db rotate-keys
+	$(BIN)/coding-agent-db rotate-keys
 
 bench: $(INSTALLED) ## Run shared/WORKLOAD.md against this layer and raw asyncpg
 	$(BIN)/python -m bench.workload

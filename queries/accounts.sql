@@ -72,10 +72,16 @@ WHERE user_id = :user_id
     AND provider = :provider;
 
 -- name: delete_account(user_id, provider)$
--- Unlink the user's account of a provider; None if there was none.
+-- Unlink the user's account of a provider unless the user signs in with that provider (their primary sign-in); None if there was none or it is refused.
 DELETE FROM accounts
 WHERE user_id = :user_id
     AND provider = :provider
+    AND NOT EXISTS (
+        SELECT 1
+        FROM users
+        WHERE users.id = :user_id
+            AND users.provider = :provider
+    )
 RETURNING id;
 
 -- name: count_account_secrets()$
@@ -111,3 +117,43 @@ WITH updated AS (
 )
 SELECT count(*)
 FROM updated;
+
+-- name: lock_github_account(user_id, external_user_id)$
+-- Lock the user's link to a GitHub account for a merge; None if that account is not (or no longer) linked to this user.
+SELECT id
+FROM accounts
+WHERE user_id = :user_id
+    AND provider = 'github'
+    AND external_user_id = :external_user_id
+FOR UPDATE;
+
+-- name: delete_superseded_account(user_id, provider)$
+-- Remove the user's link of a provider that a merged-in link replaces (no sign-in guard: the user stays linked); None if there was none.
+DELETE FROM accounts
+WHERE user_id = :user_id
+    AND provider = :provider
+RETURNING id;
+
+-- name: move_account(user_id, account_id, new_user_id, access_token, refresh_token, expires_at, scope, username)^
+-- Hand the user's linked account over to new_user_id with fresh tokens (encrypted for the new owner); None if not the user's.
+UPDATE accounts
+SET
+    user_id = :new_user_id,
+    access_token = :access_token,
+    refresh_token = :refresh_token,
+    expires_at = :expires_at,
+    scope = :scope,
+    username = :username,
+    updated_at = now()
+WHERE user_id = :user_id
+    AND id = :account_id
+RETURNING
+    id,
+    user_id,
+    provider,
+    external_user_id,
+    expires_at,
+    scope,
+    username,
+    created_at,
+    updated_at;

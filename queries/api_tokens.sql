@@ -1,7 +1,14 @@
 -- API tokens: programmatic access. Only SHA-256 hashes of raw tokens are stored.
 
 -- name: create_api_token(user_id, id, name, token_hash, token_prefix, expires_at, max_live_tokens)^
--- Create a token if the user has fewer than max_live_tokens unexpired ones; None otherwise. Run after lock_user, in its transaction.
+-- Delete the user's expired tokens and create a token if they have fewer than max_live_tokens unexpired ones; None otherwise. Run after lock_user, in its transaction.
+WITH expired AS (
+    DELETE FROM api_tokens
+    WHERE user_id = :user_id
+        AND expires_at <= now()
+    RETURNING id
+)
+
 INSERT INTO api_tokens (
     id,
     user_id,
@@ -33,8 +40,8 @@ RETURNING
     created_at,
     updated_at;
 
--- name: list_api_tokens(user_id, limit)
--- List the user's tokens, newest first, without their hashes.
+-- name: list_api_tokens(user_id, before_created_at, before_id, limit)
+-- List the user's tokens older than the (before_created_at, before_id) keyset position, newest first, without their hashes.
 SELECT
     id,
     user_id,
@@ -46,6 +53,7 @@ SELECT
     updated_at
 FROM api_tokens
 WHERE user_id = :user_id
+    AND (created_at, id) < (:before_created_at, :before_id)
 ORDER BY created_at DESC, id DESC
 LIMIT :limit;
 
@@ -77,7 +85,9 @@ RETURNING id;
 -- name: authenticate_api_token(token_hash)^
 -- Unscoped (authentication entry point): find the owner of an unexpired token by its hash and record the use, in one statement.
 UPDATE api_tokens
-SET last_used_at = now()
+SET
+    last_used_at = now(),
+    updated_at = now()
 FROM users
 WHERE api_tokens.token_hash = :token_hash
     AND (api_tokens.expires_at IS NULL OR api_tokens.expires_at > now())
@@ -94,3 +104,13 @@ RETURNING
     users.created_at,
     users.updated_at,
     users.last_login_at;
+
+-- name: purge_expired_api_tokens(grace)$
+-- Unscoped (maintenance: retention): delete tokens of every user that expired longer ago than grace; returns the count.
+WITH purged AS (
+    DELETE FROM api_tokens
+    WHERE expires_at < now() - :grace::interval
+    RETURNING id
+)
+SELECT count(*)
+FROM purged;

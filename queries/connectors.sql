@@ -172,3 +172,32 @@ WITH updated AS (
 )
 SELECT count(*)
 FROM updated;
+
+-- name: list_movable_connectors(user_id)
+-- Lock and list the user's MCP servers with their encrypted secrets, for a merge, by id.
+SELECT
+    id,
+    oauth_client_secret,
+    env
+FROM connectors
+WHERE user_id = :user_id
+ORDER BY id
+FOR UPDATE;
+
+-- name: move_connectors(user_id, new_user_id, ids, oauth_client_secrets, envs)$
+-- Hand the user's MCP servers over to new_user_id with their secrets re-encrypted for the new owner; returns the count.
+WITH moved AS (
+    UPDATE connectors
+    SET
+        user_id = :new_user_id,
+        oauth_client_secret = batch.oauth_client_secret,
+        env = batch.env,
+        updated_at = now()
+    FROM unnest(:ids::text[], :oauth_client_secrets::text[], :envs::text[])
+        AS batch (id, oauth_client_secret, env)
+    WHERE connectors.user_id = :user_id
+        AND connectors.id = batch.id
+    RETURNING connectors.id
+)
+SELECT count(*)
+FROM moved;

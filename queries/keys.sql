@@ -88,3 +88,35 @@ WITH updated AS (
 )
 SELECT count(*)
 FROM updated;
+
+-- name: list_movable_keys(user_id, new_user_id)
+-- Lock and list the user's encrypted keys for providers new_user_id has no key of (theirs win a merge), by provider.
+SELECT
+    id,
+    provider,
+    value
+FROM keys
+WHERE user_id = :user_id
+    AND provider NOT IN (
+        SELECT other.provider
+        FROM keys AS other
+        WHERE other.user_id = :new_user_id
+    )
+ORDER BY provider
+FOR UPDATE;
+
+-- name: move_keys(user_id, new_user_id, providers, key_values)$
+-- Hand the user's keys of these providers over to new_user_id with their values re-encrypted for the new owner; returns the count.
+WITH moved AS (
+    UPDATE keys
+    SET
+        user_id = :new_user_id,
+        value = batch.value,
+        updated_at = now()
+    FROM unnest(:providers::text[], :key_values::text[]) AS batch (provider, value)
+    WHERE keys.user_id = :user_id
+        AND keys.provider = batch.provider
+    RETURNING keys.id
+)
+SELECT count(*)
+FROM moved;

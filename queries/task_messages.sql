@@ -1,8 +1,8 @@
 -- Task messages: the chat of a task. created_at is clock_timestamp(), so the
 -- messages of one transaction still sort in the order they were written.
 
--- name: create_user_message(user_id, id, task_id, content, default_daily_limit)^
--- Add a user message to the user's task if their usage today is under their limit (their setting, else default_daily_limit), counted after locking the user; None otherwise, or if the task is not theirs.
+-- name: create_user_message(user_id, id, task_id, content, default_daily_limit, admin_email_domains, admin_daily_limit)^
+-- Add a user message to the user's active (pending or processing) task if their usage today is under their limit, counted after locking the user; None otherwise, or if the task is not theirs or finished.
 INSERT INTO task_messages (
     id,
     task_id,
@@ -20,10 +20,19 @@ SELECT
     clock_timestamp()
 FROM tasks
 CROSS JOIN lock_daily_usage(:user_id) AS usage
+INNER JOIN users
+    ON users.id = :user_id
 WHERE tasks.user_id = :user_id
     AND tasks.id = :task_id
     AND tasks.deleted_at IS NULL
-    AND usage.used < COALESCE(usage.max_messages_per_day, :default_daily_limit)
+    AND tasks.status IN ('pending', 'processing')
+    AND usage.used < daily_message_limit(
+        users.email,
+        usage.max_messages_per_day,
+        :default_daily_limit,
+        :admin_email_domains::text[],
+        :admin_daily_limit
+    )
 RETURNING
     id,
     task_id,
@@ -62,13 +71,17 @@ RETURNING
     created_at;
 
 -- name: append_agent_message(user_id, message_id, delta)$
--- Append a streamed chunk to the user's agent message atomically; returns the new length, None if not theirs.
+-- Append a streamed chunk to the user's agent message atomically; returns the new length, None if not theirs or its task is soft-deleted.
 UPDATE task_messages
-SET content = content || :delta
-WHERE user_id = :user_id
-    AND id = :message_id
-    AND role = 'agent'
-RETURNING length(content);
+SET content = task_messages.content || :delta
+FROM tasks
+WHERE task_messages.user_id = :user_id
+    AND task_messages.id = :message_id
+    AND task_messages.role = 'agent'
+    AND tasks.user_id = task_messages.user_id
+    AND tasks.id = task_messages.task_id
+    AND tasks.deleted_at IS NULL
+RETURNING length(task_messages.content);
 
 -- name: list_task_messages(user_id, task_id, limit)
 -- List the messages of the user's task, oldest first.

@@ -97,16 +97,16 @@ RETURNING
     last_login_at;
 
 -- name: update_user_sign_in(user_id, access_token, refresh_token, scope, username, email, name, avatar_url)^
--- Record a sign-in: fresh tokens and profile, last_login_at now.
+-- Record a sign-in: fresh access token and username, and what else the provider sent (a null keeps the stored value); last_login_at now.
 UPDATE users
 SET
     access_token = :access_token,
-    refresh_token = :refresh_token,
-    scope = :scope,
+    refresh_token = COALESCE(:refresh_token, refresh_token),
+    scope = COALESCE(:scope, scope),
     username = :username,
-    email = :email,
-    name = :name,
-    avatar_url = :avatar_url,
+    email = COALESCE(:email, email),
+    name = COALESCE(:name, name),
+    avatar_url = COALESCE(:avatar_url, avatar_url),
     last_login_at = now(),
     updated_at = now()
 WHERE id = :user_id
@@ -124,7 +124,7 @@ RETURNING
     last_login_at;
 
 -- name: update_user_last_login(user_id)^
--- Record a sign-in that came through a linked account: last_login_at now.
+-- Record a sign-in that came through a linked account: last_login_at now (the link and its tokens stay as they are).
 UPDATE users
 SET
     last_login_at = now(),
@@ -196,3 +196,46 @@ WITH updated AS (
 )
 SELECT count(*)
 FROM updated;
+
+-- name: get_github_token(user_id)^
+-- Get the user's encrypted GitHub token an agent should use and its source: the linked account, else their GitHub sign-in, else a `github` key.
+SELECT
+    token_sources.source,
+    token_sources.token
+FROM (
+    SELECT
+        'account' AS source,
+        accounts.access_token AS token,
+        1 AS priority
+    FROM accounts
+    WHERE accounts.user_id = :user_id
+        AND accounts.provider = 'github'
+        AND accounts.access_token <> ''
+    UNION ALL
+    SELECT
+        'user' AS source,
+        users.access_token AS token,
+        2 AS priority
+    FROM users
+    WHERE users.id = :user_id
+        AND users.provider = 'github'
+        AND users.access_token <> ''
+    UNION ALL
+    SELECT
+        'key' AS source,
+        keys.value AS token,
+        3 AS priority
+    FROM keys
+    WHERE keys.user_id = :user_id
+        AND keys.provider = 'github'
+        AND keys.value <> ''
+) AS token_sources
+ORDER BY token_sources.priority
+LIMIT 1;
+
+-- name: lock_user_for_delete(user_id)$
+-- Lock the user's row against every change until the transaction ends (it is about to be merged away); None if no such user.
+SELECT id
+FROM users
+WHERE id = :user_id
+FOR UPDATE;

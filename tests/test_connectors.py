@@ -54,7 +54,7 @@ async def test_create_local_connector_shows_masked_env(
     assert (connector.user_id, connector.name, connector.type) == (user.id, "filesystem", "local")
     assert connector.command == "npx -y @modelcontextprotocol/server-filesystem /workspace"
     assert connector.base_url is None
-    assert connector.status == "disconnected"
+    assert connector.status == "connected"  # the app creates connectors connected
     assert connector.unreadable is False
     assert set(connector.env) == {"API_TOKEN", "LOG_LEVEL"}
     assert ENV_SECRET not in connector.env["API_TOKEN"]

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 import coding_agent_db as cadb
-from coding_agent_db import models
+from coding_agent_db import models, status
 from coding_agent_db.paths import QUERIES_DIR
 from coding_agent_db.sql import queries
 from tests.conftest import checks
@@ -42,6 +42,11 @@ EXPECTED_UNSCOPED = {
     "list_connector_secrets",
     "update_connector_secrets",
     "purge_deleted_tasks",
+    "purge_expired_api_tokens",
+    "get_server_version",
+    "get_row_counts",
+    "list_secret_counts",
+    "get_migration_lock",
 }
 
 _BLOCK = re.compile(r"^-- name: (?P<header>.+)$", re.MULTILINE)
@@ -170,6 +175,8 @@ ROW_MODELS: dict[str, type[msgspec.Struct]] = {
     "create_api_token": cadb.ApiToken,
     "list_api_tokens": cadb.ApiToken,
     "rename_api_token": cadb.ApiToken,
+    "get_row_counts": status.RowCounts,
+    "get_migration_lock": status.MigrationLock,
 }
 
 

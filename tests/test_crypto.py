@@ -168,7 +168,7 @@ async def test_user_tokens_round_trip_through_the_api(
     assert tokens is not None
     assert (tokens.access_token, tokens.refresh_token) == (access, refresh)
 
-    # Signing in again replaces the tokens; no refresh token leaves None.
+    # Signing in again replaces the access token; no refresh token keeps the stored one.
     new_access = f"gho_{secrets.token_hex(18)}"
     await cadb.upsert_user(
         cadb.NewUser(
@@ -178,7 +178,7 @@ async def test_user_tokens_round_trip_through_the_api(
     )
     tokens = await cadb.get_user_tokens(user_id=user.id, conn=conn)
     assert tokens is not None
-    assert (tokens.access_token, tokens.refresh_token) == (new_access, None)
+    assert (tokens.access_token, tokens.refresh_token) == (new_access, refresh)
 
 
 async def test_linked_account_tokens_round_trip_through_the_api(

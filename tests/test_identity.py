@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import pytest
@@ -144,35 +145,41 @@ async def test_github_sign_in_of_a_linked_account_signs_in_the_linked_user(
     assert stored.last_login_at == signed_in.last_login_at
 
 
-async def test_github_sign_in_of_a_linked_account_refreshes_the_links_tokens(
+async def test_github_sign_in_of_a_linked_account_records_the_login_and_keeps_the_link(
     conn: cadb.Connection, make_user: MakeUser
 ) -> None:
+    """The app's upsertUser only sets lastLoginAt here: a GitHub App link's
+    refresh token, expiry and scope must survive a sign-in that lacks them."""
     owner = await make_user(provider="vercel", access_token="vercel-token")
-    link = new_account(access_token="gho-old", refresh_token="ghr-old")
+    expires = datetime.now(UTC) + timedelta(hours=8)
+    link = new_account(
+        access_token="gho-old", refresh_token="ghr-old", expires_at=expires, scope="repo"
+    )
     await cadb.link_account(user_id=owner.id, account=link, conn=conn)
 
-    await cadb.upsert_user(
+    signed_in = await cadb.upsert_user(
         new_identity(
             "github",
             external_id=link.external_user_id,
             access_token="gho-new",
-            refresh_token="ghr-new",
-            scope="repo workflow",
             username="octocat-now",
         ),
         conn=conn,
     )
 
+    assert signed_in.id == owner.id
+    assert signed_in.last_login_at > owner.last_login_at
     tokens = await cadb.get_account_tokens(user_id=owner.id, conn=conn)
     assert tokens is not None
-    assert (tokens.access_token, tokens.refresh_token, tokens.scope) == (
-        "gho-new",
-        "ghr-new",
-        "repo workflow",
+    assert (tokens.access_token, tokens.refresh_token, tokens.scope, tokens.expires_at) == (
+        "gho-old",
+        "ghr-old",
+        "repo",
+        expires,
     )
     account = await cadb.get_account(user_id=owner.id, conn=conn)
     assert account is not None
-    assert account.username == "octocat-now"
+    assert account.username == link.username
     assert account.external_user_id == link.external_user_id
     # The user's own (Vercel) sign-in tokens are not replaced by GitHub's.
     own = await cadb.get_user_tokens(user_id=owner.id, conn=conn)

@@ -15,6 +15,15 @@ async def allow(user_id: str, per_day: int) -> None:
     await cadb.set_setting(user_id=user_id, key="maxMessagesPerDay", value=str(per_day))
 
 
+async def follow_ups(
+    user_id: str, task_id: str, conn: cadb.Connection | None = None
+) -> list[cadb.TaskMessage]:
+    """The task's messages after its prompt message (which create_task records first)."""
+    prompt, *rest = await cadb.list_task_messages(user_id=user_id, task_id=task_id, conn=conn)
+    assert (prompt.id, prompt.role) == (task_id, "user")
+    return rest
+
+
 @pytest.fixture
 async def task(conn: cadb.Connection, user: cadb.User) -> cadb.Task:
     """A task of ``user``, who may send 100 messages today."""
@@ -35,7 +44,7 @@ async def test_create_user_message_stores_the_message(
         "please also add tests",
     )
     assert message.created_at.tzinfo is not None
-    assert await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn) == [message]
+    assert await follow_ups(user.id, task.id, conn) == [message]
 
 
 async def test_a_user_message_counts_toward_the_daily_limit(
@@ -61,7 +70,7 @@ async def test_a_user_message_is_refused_once_the_limit_is_used_up(
         await cadb.create_user_message(user_id=user.id, task_id=task.id, content="two", conn=conn)
 
     assert (caught.value.remaining, caught.value.total) == (0, 2)
-    assert await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn) == [first]
+    assert await follow_ups(user.id, task.id, conn) == [first]
 
 
 async def test_the_limit_holds_for_simultaneous_user_messages(user: cadb.User) -> None:
@@ -79,7 +88,7 @@ async def test_the_limit_holds_for_simultaneous_user_messages(user: cadb.User) -
     sent = [result for result in results if isinstance(result, cadb.TaskMessage)]
     refused = [result for result in results if isinstance(result, cadb.RateLimitExceededError)]
     assert (len(sent), len(refused)) == (5, 15)
-    listed = await cadb.list_task_messages(user_id=user.id, task_id=task.id)
+    listed = await follow_ups(user.id, task.id)
     assert sorted(message.id for message in listed) == sorted(message.id for message in sent)
 
 
@@ -110,7 +119,8 @@ async def test_a_user_message_on_a_missing_or_deleted_task_raises_not_found(
     await cadb.delete_task(user_id=user.id, task_id=task.id, conn=conn)
     with pytest.raises(cadb.NotFoundError):
         await cadb.create_user_message(user_id=user.id, task_id=task.id, content="x", conn=conn)
-    assert await checks.get_raw_task_messages_text(conn, task_id=task.id) == "[]"
+    # Only the prompt message, which create_task recorded.
+    assert '"content": "x"' not in await checks.get_raw_task_messages_text(conn, task_id=task.id)
 
 
 async def test_start_agent_message_creates_an_empty_agent_reply(
@@ -146,7 +156,7 @@ async def test_append_agent_message_appends_chunks_and_returns_the_length(
         for chunk in ("I fixed ", "the bug", " in login.ts", "")
     ]
     assert lengths == [8, 15, 27, 27]
-    (stored,) = await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn)
+    (stored,) = await follow_ups(user.id, task.id, conn)
     assert stored.content == "I fixed the bug in login.ts"
 
 
@@ -163,7 +173,7 @@ async def test_append_agent_message_keeps_every_chunk_under_concurrency(
         )
     )
 
-    (stored,) = await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn)
+    (stored,) = await follow_ups(user.id, task.id, conn)
     assert len(stored.content) == sum(len(chunk) for chunk in chunks)
     assert all(stored.content.count(chunk) == 1 for chunk in chunks)
     assert max(lengths) == len(stored.content)
@@ -185,7 +195,7 @@ async def test_a_streamed_chunk_with_a_nul_character_is_stored_or_refused_cleanl
     if refusal is not None:
         assert refusal.field == "delta"
     else:
-        (stored,) = await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn)
+        (stored,) = await follow_ups(user.id, task.id, conn)
         assert stored.content.startswith("a")
         assert stored.content.endswith("b")
         assert "\x00" not in stored.content
@@ -201,7 +211,7 @@ async def test_appending_to_a_user_message_raises_not_found(
         await cadb.append_agent_message(
             user_id=user.id, message_id=message.id, delta="injected", conn=conn
         )
-    assert await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn) == [message]
+    assert await follow_ups(user.id, task.id, conn) == [message]
 
 
 async def test_appending_to_a_missing_message_raises_not_found(
@@ -211,20 +221,20 @@ async def test_appending_to_a_missing_message_raises_not_found(
         await cadb.append_agent_message(user_id=user.id, message_id=new_id(), delta="x", conn=conn)
 
 
-async def test_a_chunk_arriving_after_its_task_was_deleted_is_kept_out_of_sight(
+async def test_a_chunk_arriving_after_its_task_was_deleted_is_refused_like_every_write(
     conn: cadb.Connection, user: cadb.User, task: cadb.Task
 ) -> None:
     """A user deleting a task races the agent streaming into it: the late chunk
-    must not fail the stream, and the reply stays hidden with its task."""
+    is refused (NotFoundError, as every other write to a deleted task) and not stored."""
     reply = await cadb.start_agent_message(user_id=user.id, task_id=task.id, conn=conn)
     await cadb.delete_task(user_id=user.id, task_id=task.id, conn=conn)
 
-    length = await cadb.append_agent_message(
-        user_id=user.id, message_id=reply.id, delta="late chunk", conn=conn
-    )
+    with pytest.raises(cadb.NotFoundError):
+        await cadb.append_agent_message(
+            user_id=user.id, message_id=reply.id, delta="late chunk", conn=conn
+        )
 
-    assert length == len("late chunk")
-    assert await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn) == []
+    assert "late chunk" not in await checks.get_raw_task_messages_text(conn, task_id=task.id)
     with pytest.raises(cadb.NotFoundError):
         await cadb.start_agent_message(user_id=user.id, task_id=task.id, conn=conn)
 
@@ -257,7 +267,7 @@ async def test_list_task_messages_returns_them_in_the_order_written(
         user_id=user.id, task_id=task.id, content="ok", conn=conn
     )
 
-    listed = await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn)
+    listed = await follow_ups(user.id, task.id, conn)
 
     assert [(message.id, message.role) for message in listed] == [
         (question.id, "user"),
@@ -279,7 +289,7 @@ async def test_messages_written_in_one_transaction_keep_their_order(
             else await cadb.start_agent_message(user_id=user.id, task_id=task.id, conn=tx)
             for n in range(6)
         ]
-    listed = await cadb.list_task_messages(user_id=user.id, task_id=task.id, conn=conn)
+    listed = await follow_ups(user.id, task.id, conn)
     assert [message.id for message in listed] == [message.id for message in written]
 
 
@@ -289,7 +299,7 @@ async def test_list_task_messages_respects_the_limit(
     for n in range(3):
         await cadb.create_user_message(user_id=user.id, task_id=task.id, content=f"{n}", conn=conn)
     listed = await cadb.list_task_messages(user_id=user.id, task_id=task.id, limit=2, conn=conn)
-    assert [message.content for message in listed] == ["0", "1"]
+    assert [message.content for message in listed] == ["p", "0"]  # the prompt first
     with pytest.raises(cadb.ValidationError) as caught:
         await cadb.list_task_messages(user_id=user.id, task_id=task.id, limit=0, conn=conn)
     assert caught.value.field == "limit"

@@ -48,7 +48,7 @@ async def test_check_rate_limit_reports_a_fresh_users_full_allowance(
 ) -> None:
     expected_reset = next_utc_midnight()
     limit = await cadb.check_rate_limit(user_id=user.id, conn=conn)
-    assert (limit.allowed, limit.remaining, limit.used, limit.total) == (True, 5, 0, 5)
+    assert (limit.allowed, limit.remaining, limit.used, limit.total) == (True, 20, 0, 20)
     assert_next_utc_midnight(limit.reset_at, expected_reset)
 
 
@@ -159,12 +159,12 @@ async def test_check_rate_limit_of_an_unknown_user_raises_not_found(
 # ---------------------------------------------------------------- which limit applies
 
 
-async def test_the_default_limit_is_5(
+async def test_the_default_limit_is_20_like_the_apps(
     conn: cadb.Connection, user: cadb.User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("MAX_MESSAGES_PER_DAY", raising=False)
-    assert (await cadb.check_rate_limit(user_id=user.id, conn=conn)).total == 5
-    assert await cadb.max_messages_per_day(user_id=user.id, conn=conn) == 5
+    assert (await cadb.check_rate_limit(user_id=user.id, conn=conn)).total == 20
+    assert await cadb.max_messages_per_day(user_id=user.id, conn=conn) == 20
 
 
 async def test_the_environment_overrides_the_default(
@@ -221,7 +221,7 @@ async def test_set_setting_refuses_a_limit_that_is_not_a_whole_number(
         await cadb.set_setting(user_id=user.id, key="maxMessagesPerDay", value=value, conn=conn)
     assert caught.value.field == "value"
     assert await cadb.get_setting(user_id=user.id, key="maxMessagesPerDay", conn=conn) is None
-    assert (await cadb.check_rate_limit(user_id=user.id, conn=conn)).total == 5
+    assert (await cadb.check_rate_limit(user_id=user.id, conn=conn)).total == 20
 
 
 async def test_a_stored_limit_that_is_not_a_number_falls_back_to_the_environment(
@@ -318,17 +318,21 @@ async def test_the_rate_limit_statement_uses_no_sequential_scan_at_100k_tasks(
     assert usage.used % 2 == 0
     assert usage.used <= 2 * 24
 
-    custom = parsed_plan(await bulk_tasks.fetchval(EXPLAIN + queries.get_daily_usage.sql, "bulk-7"))
+    custom = parsed_plan(
+        await bulk_tasks.fetchval(EXPLAIN + queries.get_daily_usage.sql, 20, [], 100, "bulk-7")
+    )
     await checks.use_generic_plans(bulk_tasks)
     await checks.create_generic_plan_function(bulk_tasks)
     generic = parsed_plan(
         await checks.explain_generic_plan(
-            bulk_tasks, statement=queries.get_daily_usage.sql, arguments=["bulk-7"]
+            bulk_tasks,
+            statement=queries.get_daily_usage.sql,
+            arguments=["20", "{}", "100", "bulk-7"],
         )
     )
 
-    # The generic plan is planned without the value: its conditions name $1.
-    assert any("$1" in node.get("Index Cond", "") for node in generic)
+    # The generic plan is planned without the value: its conditions name $4 (user_id).
+    assert any("$4" in node.get("Index Cond", "") for node in generic)
     for plan in (custom, generic):
         assert [node for node in plan if node["Node Type"] == "Seq Scan"] == []
         indexes = [node.get("Index Name") for node in plan]

@@ -112,8 +112,8 @@ async def test_deleting_a_user_deletes_everything_they_own(
         conn=conn,
     )
     await cadb.set_key(user_id=user.id, provider="openai", value="sk-test-value", conn=conn)
-    task = await cadb.create_task(user_id=user.id, task=cadb.NewTask(prompt="p"), conn=conn)
-    await cadb.create_user_message(user_id=user.id, task_id=task.id, content="hi", conn=conn)
+    # The task's prompt is its one message.
+    await cadb.create_task(user_id=user.id, task=cadb.NewTask(prompt="p"), conn=conn)
     await cadb.create_connector(
         user_id=user.id,
         connector=cadb.NewConnector(name="c", base_url="https://mcp.example.com"),

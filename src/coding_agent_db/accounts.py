@@ -9,7 +9,7 @@ from coding_agent_db.crypto import (
     encrypt,
     encrypt_optional,
 )
-from coding_agent_db.errors import NotFoundError, user_must_exist
+from coding_agent_db.errors import InvalidTransitionError, NotFoundError, user_must_exist
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import (
     Account,
@@ -84,6 +84,16 @@ async def get_account_tokens(
 async def unlink_account(
     *, user_id: str, provider: AccountProvider = "github", conn: Conn | None = None
 ) -> None:
-    """Remove the user's linked account of ``provider``; NotFoundError if there is none."""
-    if await queries.delete_account(await db(conn), user_id=user_id, provider=provider) is None:
+    """Remove the user's linked account of ``provider``.
+
+    Refused (InvalidTransitionError) when the user signs in with that
+    provider: it is their primary sign-in, as the app's disconnect route
+    says. NotFoundError if there is no such link.
+    """
+    database = await db(conn)
+    if await queries.delete_account(database, user_id=user_id, provider=provider) is None:
+        if await queries.get_account(database, user_id=user_id, provider=provider) is not None:
+            raise InvalidTransitionError(
+                f"cannot disconnect {provider}: it is the user's primary sign-in"
+            )
         raise NotFoundError(f"no linked {provider} account")

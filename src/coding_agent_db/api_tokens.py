@@ -14,12 +14,13 @@ import re
 import secrets
 import string
 import zlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from coding_agent_db.errors import LimitExceededError, NotFoundError, ValidationError
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import (
     ApiToken,
+    ApiTokenCursor,
     CreatedApiToken,
     NewApiToken,
     User,
@@ -34,6 +35,7 @@ __all__ = [
     "authenticate_api_token",
     "create_api_token",
     "list_api_tokens",
+    "purge_expired_api_tokens",
     "rename_api_token",
     "revoke_api_token",
 ]
@@ -55,6 +57,7 @@ _TOKEN = re.compile(
     rf"(?P<checksum>[0-9A-Za-z]{{{_CHECKSUM_LENGTH}}})"
 )
 _LEGACY_TOKEN = re.compile(r"[0-9a-f]{64}")
+_FIRST_PAGE = ApiTokenCursor(created_at=datetime.max.replace(tzinfo=UTC), id="")
 
 
 def _checksum(body: str) -> str:
@@ -93,6 +96,8 @@ async def create_api_token(
 ) -> CreatedApiToken:
     """A new token for the user; its raw value exists only in the returned object.
 
+    The same statement deletes the user's expired tokens, so a user who makes
+    short-lived tokens holds at most ``MAX_LIVE_TOKENS`` rows after each create.
     Raises LimitExceededError when the user already holds ``MAX_LIVE_TOKENS``
     unexpired tokens (also under concurrent creates), NotFoundError if there
     is no such user.
@@ -126,14 +131,30 @@ async def create_api_token(
 
 
 async def list_api_tokens(
-    *, user_id: str, limit: int = MAX_TOKENS_LISTED, conn: Conn | None = None
+    *,
+    user_id: str,
+    limit: int = MAX_TOKENS_LISTED,
+    before: ApiTokenCursor | None = None,
+    conn: Conn | None = None,
 ) -> list[ApiToken]:
-    """The user's tokens, newest first (expired ones included, hashes never)."""
+    """The user's tokens, newest first (expired ones not yet cleaned included, hashes never).
+
+    For the next page pass ``before=page[-1].cursor``.
+    """
     if not 1 <= limit <= MAX_TOKENS_LISTED:
         raise ValidationError("limit", f"must be between 1 and {MAX_TOKENS_LISTED}")
+    if before is not None and not isinstance(before, ApiTokenCursor):
+        raise ValidationError("before", "must be an ApiTokenCursor (a token's .cursor)")
+    cursor = before or _FIRST_PAGE
     return [
         from_row(row, ApiToken)
-        async for row in queries.list_api_tokens(await db(conn), user_id=user_id, limit=limit)
+        async for row in queries.list_api_tokens(
+            await db(conn),
+            user_id=user_id,
+            before_created_at=cursor.created_at,
+            before_id=cursor.id,
+            limit=limit,
+        )
     ]
 
 
@@ -159,10 +180,28 @@ async def revoke_api_token(*, user_id: str, token_id: str, conn: Conn | None = N
 async def authenticate_api_token(raw: str, *, conn: Conn | None = None) -> User | None:
     """The owner of an unexpired token, recording its use; an authentication entry point.
 
-    One statement matches the hash, refuses expiry and sets last_used_at.
+    One statement matches the hash, refuses expiry and sets last_used_at and
+    updated_at (as the app does).
     Malformed input (wrong shape or checksum) returns None without a query.
     """
     if not isinstance(raw, str) or not is_well_formed(raw):
         return None
     row = await queries.authenticate_api_token(await db(conn), token_hash=token_hash(raw))
     return None if row is None else from_row(row, User)
+
+
+async def purge_expired_api_tokens(
+    *, grace: timedelta = timedelta(days=7), conn: Conn | None = None
+) -> int:
+    """Delete, across all users, tokens that expired more than ``grace`` ago; returns the count.
+
+    A maintenance job (``coding-agent-db purge-expired-tokens``), not a request
+    handler. The grace keeps a freshly expired token listed (as expired) for a while,
+    so its owner sees why it stopped working.
+    """
+    if not isinstance(grace, timedelta):
+        raise ValidationError("grace", "must be a datetime.timedelta")
+    if grace < timedelta(0):
+        raise ValidationError("grace", "must not be negative")
+    count: int = await queries.purge_expired_api_tokens(await db(conn), grace=grace)
+    return count

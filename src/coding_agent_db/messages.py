@@ -3,11 +3,11 @@ agent's replies, streamed in with atomic appends."""
 
 from __future__ import annotations
 
-from coding_agent_db.errors import NotFoundError, ValidationError
+from coding_agent_db.errors import InvalidTransitionError, NotFoundError, ValidationError
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import NewMessage, TaskMessage, convert, from_row, storable_text
 from coding_agent_db.pool import Conn, db
-from coding_agent_db.rate_limit import default_daily_limit, limit_exceeded
+from coding_agent_db.rate_limit import limit_exceeded, limit_parameters
 from coding_agent_db.sql import queries
 
 __all__ = [
@@ -23,11 +23,15 @@ MAX_MESSAGES_LISTED = 1000
 async def create_user_message(
     *, user_id: str, task_id: str, content: str, conn: Conn | None = None
 ) -> TaskMessage:
-    """Add the user's message to their task, counted against the daily limit.
+    """Add the user's message to their active task, counted against the daily limit.
 
     One statement locks the user, counts and inserts (see ``rate_limit``).
-    Raises RateLimitExceededError when the limit is used up (even under
-    concurrent sends), NotFoundError if the task is not the user's.
+    Only a pending or processing task takes a message: a follow-up to a
+    finished task goes through ``continue_task`` (which reopens it), so it
+    is never charged without being acted on. Raises RateLimitExceededError
+    when the limit is used up (even under concurrent sends),
+    InvalidTransitionError for a finished task, NotFoundError if the task is
+    not the user's.
     """
     message = convert({"content": content}, NewMessage)
     database = await db(conn)
@@ -37,11 +41,14 @@ async def create_user_message(
         id=new_id(),
         task_id=task_id,
         content=message.content,
-        default_daily_limit=default_daily_limit(),
+        **limit_parameters(),
     )
     if row is None:
-        if await queries.get_task_status(database, user_id=user_id, task_id=task_id) is None:
+        status = await queries.get_task_status(database, user_id=user_id, task_id=task_id)
+        if status is None:
             raise NotFoundError("no such task")
+        if status not in ("pending", "processing"):
+            raise InvalidTransitionError(f"task is {status}: continue it with continue_task")
         raise await limit_exceeded(user_id=user_id, conn=database)
     return from_row(row, TaskMessage)
 
@@ -64,7 +71,8 @@ async def append_agent_message(
     """Append a streamed chunk to an agent reply atomically; returns the reply's new length.
 
     Characters PostgreSQL cannot store (NUL, unpaired surrogates) become
-    U+FFFD. NotFoundError if the message is not one of the user's agent replies.
+    U+FFFD. NotFoundError if the message is not one of the user's agent
+    replies, or its task is soft-deleted (like every other write to it).
     """
     if not isinstance(delta, str):
         raise ValidationError("delta", "must be a string")

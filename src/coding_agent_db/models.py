@@ -35,12 +35,15 @@ __all__ = [
     "AgentSource",
     "ApiKey",
     "ApiToken",
+    "ApiTokenCursor",
     "AuthProvider",
     "Connector",
     "ConnectorLaunch",
     "ConnectorStatus",
     "ConnectorType",
     "CreatedApiToken",
+    "GitHubConnection",
+    "GitHubToken",
     "KeyProvider",
     "LogEntry",
     "LogType",
@@ -63,6 +66,7 @@ __all__ = [
     "TaskMessage",
     "TaskStatus",
     "TaskSummary",
+    "TokenSource",
     "User",
     "literal_values",
     "read_documents",
@@ -80,7 +84,8 @@ MessageRole = Literal["user", "agent"]
 ConnectorType = Literal["local", "remote"]
 ConnectorStatus = Literal["connected", "disconnected"]
 LogType = Literal["info", "command", "error", "success", "subagent"]
-SubAgentStatus = Literal["running", "completed", "error"]
+SubAgentStatus = Literal["starting", "running", "completed", "error"]
+TokenSource = Literal["account", "user", "key"]
 
 # Constrained scalars of the insert models.
 Text = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
@@ -101,6 +106,10 @@ Minutes = Annotated[int, Meta(ge=1, le=1440)]
 GitRef = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"^[^\s~^:?*\[\\]+$")]
 CommitSha = Annotated[str, Meta(pattern=r"^[0-9a-f]{7,64}$")]
 Percent = Annotated[int, Meta(ge=0, le=100)]
+TaskId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+"""A caller-supplied task id: URL-safe characters, like the generated ones."""
+SubAgentName = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
+SubAgentDescription = Annotated[str, Meta(max_length=500)]
 
 
 class Model(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -189,6 +198,19 @@ class OAuthTokens(Model, frozen=True, kw_only=True):
     expires_at: datetime | None = None
 
 
+class GitHubToken(Model, frozen=True, kw_only=True):
+    """The GitHub token an agent uses for a user, and where it came from.
+
+    ``source``: ``account`` (the linked GitHub account), ``user`` (the user
+    signed in with GitHub) or ``key`` (a ``github`` personal access token).
+    """
+
+    __secret_fields__ = frozenset({"token"})
+
+    token: str
+    source: TokenSource
+
+
 # ---------------------------------------------------------------- accounts
 
 
@@ -204,6 +226,13 @@ class Account(Model, frozen=True, kw_only=True):
     username: str
     created_at: datetime
     updated_at: datetime
+
+
+class GitHubConnection(Model, frozen=True, kw_only=True):
+    """The result of ``connect_github_account``: the link, and the user merged away (if any)."""
+
+    account: Account
+    merged_user_id: str | None
 
 
 class NewAccount(Model, frozen=True, kw_only=True):
@@ -359,8 +388,13 @@ class TaskCursor(Model, frozen=True, kw_only=True):
 
 
 class NewTask(Model, frozen=True, kw_only=True):
-    """A task to create; it starts ``pending``."""
+    """A task to create; it starts ``pending``.
 
+    ``id`` may be chosen by the caller (the app lets a client pick it); it must
+    not be in use. Left out, one is generated.
+    """
+
+    id: TaskId | None = None
     prompt: Prompt
     title: LongText | None = None
     repo_url: Url | None = None
@@ -393,6 +427,16 @@ class TaskChanges(Model, frozen=True, kw_only=True):
     sub_agent_activity: list[SubAgentActivity] | None = None
     current_sub_agent: OptionalText | None = None
     mcp_server_ids: list[Id] | None = None
+
+
+class SubAgentChanges(Model, frozen=True, kw_only=True):
+    """Validation of the sub-agent functions' arguments (each sets a few of these)."""
+
+    sub_agent_id: Id | None = None
+    name: SubAgentName | None = None
+    description: SubAgentDescription | None = None
+    parent_agent: SubAgentName | None = None
+    status: SubAgentStatus | None = None
 
 
 class RateLimit(Model, frozen=True, kw_only=True):
@@ -465,7 +509,7 @@ class NewConnector(Model, frozen=True, kw_only=True):
     oauth_client_secret: Secret | None = None
     command: Command | None = None
     env: dict[EnvName, LongText] | None = None
-    status: ConnectorStatus = "disconnected"
+    status: ConnectorStatus = "connected"
 
 
 class ConnectorLaunch(Model, frozen=True, kw_only=True):
@@ -518,6 +562,18 @@ class ApiToken(Model, frozen=True, kw_only=True):
     expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def cursor(self) -> ApiTokenCursor:
+        """Pass as ``before=`` to list the tokens older than this one."""
+        return ApiTokenCursor(created_at=self.created_at, id=self.id)
+
+
+class ApiTokenCursor(Model, frozen=True, kw_only=True):
+    """Keyset position in a user's newest-first token list."""
+
+    created_at: datetime
+    id: str
 
 
 class NewApiToken(Model, frozen=True, kw_only=True):

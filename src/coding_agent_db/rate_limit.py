@@ -2,8 +2,12 @@
 
 What counts is defined once, in the ``daily_usage`` view (migration 0009):
 today's tasks and today's user-role messages, both only on tasks that are not
-soft-deleted. The limit is the user's ``maxMessagesPerDay`` setting, else
-``MAX_MESSAGES_PER_DAY``, else ``DEFAULT_MAX_MESSAGES_PER_DAY``.
+soft-deleted; a task's prompt message (id = task id) is not counted, the task
+is. The limit, as in the TypeScript app: ``ADMIN_MAX_MESSAGES_PER_DAY`` for a
+user whose email ends in a domain of ``NEXT_PUBLIC_ADMIN_EMAIL_DOMAINS``
+(comma-separated), else their ``maxMessagesPerDay`` setting, else
+``MAX_MESSAGES_PER_DAY``, else ``DEFAULT_MAX_MESSAGES_PER_DAY``. The SQL
+function ``daily_message_limit`` (migration 0011) is its one definition.
 
 The inserts that count (``create_task``, ``create_user_message``) enforce it
 in their own statement: ``lock_daily_usage()`` (migration 0010) locks the
@@ -14,15 +18,25 @@ extra round trip.
 
 from __future__ import annotations
 
-from coding_agent_db.config import env_int
+from typing import Any
+
+from coding_agent_db.config import env, env_int
 from coding_agent_db.errors import NotFoundError, RateLimitExceededError
 from coding_agent_db.models import RateLimit
 from coding_agent_db.pool import Conn, db
 from coding_agent_db.sql import queries
 
-__all__ = ["DEFAULT_MAX_MESSAGES_PER_DAY", "check_rate_limit", "default_daily_limit"]
+__all__ = [
+    "ADMIN_MAX_MESSAGES_PER_DAY",
+    "DEFAULT_MAX_MESSAGES_PER_DAY",
+    "admin_email_domains",
+    "check_rate_limit",
+    "default_daily_limit",
+    "limit_parameters",
+]
 
-DEFAULT_MAX_MESSAGES_PER_DAY = 5
+DEFAULT_MAX_MESSAGES_PER_DAY = 20
+ADMIN_MAX_MESSAGES_PER_DAY = 100
 
 
 def default_daily_limit() -> int:
@@ -30,13 +44,30 @@ def default_daily_limit() -> int:
     return env_int("MAX_MESSAGES_PER_DAY", DEFAULT_MAX_MESSAGES_PER_DAY)
 
 
+def admin_email_domains() -> list[str]:
+    """``NEXT_PUBLIC_ADMIN_EMAIL_DOMAINS``, normalised like the app: lowercase, each ``@domain``."""
+    domains = (
+        domain.strip().lower()
+        for domain in (env("NEXT_PUBLIC_ADMIN_EMAIL_DOMAINS") or "").split(",")
+    )
+    return [domain if domain.startswith("@") else f"@{domain}" for domain in domains if domain]
+
+
+def limit_parameters() -> dict[str, Any]:
+    """The configuration the SQL needs to compute a user's limit (``daily_message_limit``)."""
+    return {
+        "default_daily_limit": default_daily_limit(),
+        "admin_email_domains": admin_email_domains(),
+        "admin_daily_limit": ADMIN_MAX_MESSAGES_PER_DAY,
+    }
+
+
 async def check_rate_limit(*, user_id: str, conn: Conn | None = None) -> RateLimit:
     """The user's allowance today, in one statement; NotFoundError if there is no such user."""
-    row = await queries.get_daily_usage(await db(conn), user_id=user_id)
+    row = await queries.get_daily_usage(await db(conn), user_id=user_id, **limit_parameters())
     if row is None:
         raise NotFoundError("no such user")
-    setting = row["max_messages_per_day"]
-    total = default_daily_limit() if setting is None else setting
+    total = row["total"]
     used = row["used"]
     return RateLimit(
         allowed=used < total,

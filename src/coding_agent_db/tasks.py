@@ -13,17 +13,23 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
+
 from coding_agent_db.errors import InvalidTransitionError, NotFoundError, ValidationError
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import (
     AgentSource,
     LogEntry,
     LogType,
+    NewMessage,
     NewTask,
     SubAgentActivity,
+    SubAgentChanges,
+    SubAgentStatus,
     Task,
     TaskChanges,
     TaskCursor,
+    TaskMessage,
     TaskStatus,
     TaskSummary,
     checked_choice,
@@ -35,7 +41,7 @@ from coding_agent_db.models import (
     validated,
 )
 from coding_agent_db.pool import Conn, db, transaction
-from coding_agent_db.rate_limit import default_daily_limit, limit_exceeded
+from coding_agent_db.rate_limit import limit_exceeded, limit_parameters
 from coding_agent_db.redact import redact
 from coding_agent_db.sql import queries
 
@@ -43,16 +49,22 @@ __all__ = [
     "MAX_LOG_MESSAGE_LENGTH",
     "append_task_log",
     "append_task_logs",
+    "clear_task_logs",
+    "complete_sub_agent",
+    "continue_task",
     "create_task",
     "delete_task",
     "get_task",
     "get_task_logs",
     "list_tasks",
     "purge_deleted_tasks",
+    "start_sub_agent",
     "touch_task_heartbeat",
+    "update_sub_agent",
     "update_task_agent_session",
     "update_task_branch",
     "update_task_mcp_servers",
+    "update_task_progress",
     "update_task_pull_request",
     "update_task_sandbox",
     "update_task_status",
@@ -65,6 +77,7 @@ MAX_PAGE_SIZE = 100
 _MAX_INDEX = 2**31 - 1  # the SQL's integer; no jsonb array is longer
 
 _LOG_TYPES = literal_values(LogType)
+_FINAL_STATUSES = frozenset({"completed", "error", "stopped"})
 _FIRST_PAGE = TaskCursor(created_at=datetime.max.replace(tzinfo=UTC), id="")
 
 
@@ -121,38 +134,83 @@ async def _check_connectors(database: Conn, user_id: str, connector_ids: list[st
 
 
 async def create_task(*, user_id: str, task: NewTask, conn: Conn | None = None) -> Task:
-    """Create a pending task, counted against the user's daily limit.
+    """Create a pending task, counted against the user's daily limit, and its prompt message.
 
-    One statement locks the user, counts and inserts (see ``rate_limit``).
-    Raises RateLimitExceededError (remaining 0, reset time) when the limit is
-    used up, even under concurrent creates; NotFoundError if there is no such
+    One statement locks the user, counts, inserts the task and records its
+    prompt as the task's first user message (whose id is the task's id; the
+    daily count skips it, so a task counts once). Raises
+    RateLimitExceededError (remaining 0, reset time) when the limit is used
+    up, even under concurrent creates; NotFoundError if there is no such
     user; ValidationError when ``mcp_server_ids`` names a connector the user
-    does not have.
+    does not have, or when a caller-supplied ``id`` is already in use.
     """
     task = validated(task)
     database = await db(conn)
     mcp_server_ids = list(dict.fromkeys(task.mcp_server_ids))
     if mcp_server_ids:
         await _check_connectors(database, user_id, mcp_server_ids)
-    row = await queries.create_task(
-        database,
-        user_id=user_id,
-        id=new_id(),
-        prompt=task.prompt,
-        title=task.title,
-        repo_url=task.repo_url,
-        selected_agent=task.selected_agent,
-        selected_model=task.selected_model,
-        install_dependencies=task.install_dependencies,
-        max_duration=task.max_duration,
-        keep_alive=task.keep_alive,
-        enable_browser=task.enable_browser,
-        mcp_server_ids=mcp_server_ids,
-        default_daily_limit=default_daily_limit(),
-    )
+    try:
+        row = await queries.create_task(
+            database,
+            user_id=user_id,
+            id=task.id or new_id(),
+            prompt=task.prompt,
+            title=task.title,
+            repo_url=task.repo_url,
+            selected_agent=task.selected_agent,
+            selected_model=task.selected_model,
+            install_dependencies=task.install_dependencies,
+            max_duration=task.max_duration,
+            keep_alive=task.keep_alive,
+            enable_browser=task.enable_browser,
+            mcp_server_ids=mcp_server_ids,
+            **limit_parameters(),
+        )
+    except asyncpg.UniqueViolationError:
+        # A caller-supplied id taken by a task or message (of anyone): the
+        # statement wrote nothing.
+        raise ValidationError("id", "is already in use") from None
     if row is None:
         raise await limit_exceeded(user_id=user_id, conn=database)
     return from_row(row, Task)
+
+
+async def continue_task(
+    *, user_id: str, task_id: str, content: str, conn: Conn | None = None
+) -> TaskMessage:
+    """Continue a finished task with a follow-up: the app's continue route.
+
+    One statement, under the daily limit: the task (completed, error or
+    stopped, with a branch to continue from) goes back to ``processing``,
+    progress 0, ``completed_at`` cleared, and ``content`` is added as a user
+    message; returns that message. Of two concurrent continues of one task
+    exactly one succeeds. Raises RateLimitExceededError when the limit is
+    used up, InvalidTransitionError for a task that is still active (send
+    the follow-up with ``create_user_message``) or has no branch, and
+    NotFoundError if the task is not the user's.
+    """
+    message = convert({"content": content}, NewMessage)
+    database = await db(conn)
+    row = await queries.continue_task(
+        database,
+        user_id=user_id,
+        task_id=task_id,
+        message_id=new_id(),
+        content=message.content,
+        **limit_parameters(),
+    )
+    if row is not None:
+        return from_row(row, TaskMessage)
+    task = await get_task(user_id=user_id, task_id=task_id, conn=database)
+    if task is None:
+        raise NotFoundError("no such task")
+    if task.status not in _FINAL_STATUSES:
+        raise InvalidTransitionError(
+            f"task is {task.status}, not finished: send the follow-up with create_user_message"
+        )
+    if task.branch_name is None:
+        raise InvalidTransitionError("task has no branch to continue from")
+    raise await limit_exceeded(user_id=user_id, conn=database)
 
 
 async def get_task(*, user_id: str, task_id: str, conn: Conn | None = None) -> Task | None:
@@ -257,6 +315,152 @@ async def update_task_status(
         raise InvalidTransitionError(f"task is {current}, a final status")
 
 
+async def update_task_progress(
+    *, user_id: str, task_id: str, progress: int, message: str, conn: Conn | None = None
+) -> int:
+    """Set the task's progress and log ``message`` (an info line) in one statement.
+
+    Like the app's ``updateProgress``: also after the task finished (the app
+    reports 100 after ``completed``), and it records a heartbeat. Returns the
+    log's new length; NotFoundError if the task is not the user's.
+    """
+    changes = convert({"progress": progress}, TaskChanges)
+    if changes.progress is None:
+        raise ValidationError("progress", "must be an integer between 0 and 100")
+    entries = _stored_entries((LogEntry(type="info", message=message),))
+    length: int | None = await queries.update_task_progress(
+        await db(conn),
+        user_id=user_id,
+        task_id=task_id,
+        progress=changes.progress,
+        entries=entries,
+    )
+    if length is None:
+        raise NotFoundError("no such task")
+    return length
+
+
+async def clear_task_logs(*, user_id: str, task_id: str, conn: Conn | None = None) -> None:
+    """Empty the task's log (the app's clear-logs endpoint); NotFoundError if not the user's."""
+    _updated(await queries.clear_task_logs(await db(conn), user_id=user_id, task_id=task_id))
+
+
+async def start_sub_agent(
+    *,
+    user_id: str,
+    task_id: str,
+    name: str,
+    description: str | None = None,
+    parent_agent: str | None = None,
+    conn: Conn | None = None,
+) -> str:
+    """Record a sub-agent ``starting`` on the task; returns its id.
+
+    One statement appends its element to ``sub_agent_activity``, makes it the
+    current sub-agent and logs ``Sub-agent started: ...`` (a ``subagent``
+    line from ``parent_agent``, default ``primary``). NotFoundError if the
+    task is not the user's.
+    """
+    changes = convert(
+        {"name": name, "description": description, "parent_agent": parent_agent},
+        SubAgentChanges,
+    )
+    assert changes.name is not None  # required by the signature, checked above
+    sub_agent_id = new_id()
+    parent = changes.parent_agent or "primary"
+    activity = SubAgentActivity(
+        id=sub_agent_id,
+        name=changes.name,
+        status="starting",
+        started_at=datetime.now(UTC),
+        description=changes.description,
+    )
+    detail = f" - {changes.description}" if changes.description else ""
+    entry = LogEntry(
+        type="subagent",
+        message=f"Sub-agent started: {changes.name}{detail}",
+        agent_source=AgentSource(
+            name=changes.name, is_sub_agent=True, parent_agent=parent, sub_agent_id=sub_agent_id
+        ),
+    )
+    length = await queries.append_task_sub_agent(
+        await db(conn),
+        user_id=user_id,
+        task_id=task_id,
+        activity=[activity],
+        entries=_stored_entries((entry,)),
+    )
+    if length is None:
+        raise NotFoundError("no such task")
+    return sub_agent_id
+
+
+async def update_sub_agent(
+    *,
+    user_id: str,
+    task_id: str,
+    sub_agent_id: str,
+    status: SubAgentStatus = "running",
+    description: str | None = None,
+    conn: Conn | None = None,
+) -> None:
+    """Set one sub-agent's status (and description, None keeps it) in place.
+
+    A jsonb path update of that element alone, keyed by its id: concurrent
+    updates of different sub-agents all land. NotFoundError if the task is
+    not the user's or has no such sub-agent.
+    """
+    checked_choice("status", status, SubAgentStatus)
+    changes = convert(
+        {"sub_agent_id": sub_agent_id, "status": status, "description": description},
+        SubAgentChanges,
+    )
+    patch: dict[str, str] = {"status": status}
+    if changes.description is not None:
+        patch["description"] = changes.description
+    updated = await queries.update_task_sub_agent(
+        await db(conn),
+        user_id=user_id,
+        task_id=task_id,
+        sub_agent_id=changes.sub_agent_id,
+        changes=patch,
+    )
+    if updated is None:
+        raise NotFoundError("no such sub-agent")
+
+
+async def complete_sub_agent(
+    *,
+    user_id: str,
+    task_id: str,
+    sub_agent_id: str,
+    success: bool = True,
+    parent_agent: str | None = None,
+    conn: Conn | None = None,
+) -> None:
+    """Finish one sub-agent: ``completed`` (or ``error`` when not ``success``), ``completedAt`` now.
+
+    One statement also logs ``Sub-agent completed/failed: <name>`` and makes
+    another starting or running sub-agent current (none if there is none),
+    reading the array under the row lock, so concurrent completions agree.
+    NotFoundError if the task is not the user's or has no such sub-agent.
+    """
+    if not isinstance(success, bool):
+        raise ValidationError("success", "must be a boolean")
+    changes = convert({"sub_agent_id": sub_agent_id, "parent_agent": parent_agent}, SubAgentChanges)
+    length = await queries.complete_task_sub_agent(
+        await db(conn),
+        user_id=user_id,
+        task_id=task_id,
+        sub_agent_id=changes.sub_agent_id,
+        status="completed" if success else "error",
+        completed_at=datetime.now(UTC).isoformat(),
+        parent_agent=changes.parent_agent or "primary",
+    )
+    if length is None:
+        raise NotFoundError("no such sub-agent")
+
+
 def _updated(task_id: str | None) -> None:
     """NotFoundError when an update matched no task of the user."""
     if task_id is None:
@@ -273,9 +477,9 @@ async def _update_fields(
 
 
 async def update_task_title(
-    *, user_id: str, task_id: str, title: str, conn: Conn | None = None
+    *, user_id: str, task_id: str, title: str | None = None, conn: Conn | None = None
 ) -> None:
-    """Set the task's title; NotFoundError if the task is not the user's."""
+    """Set the task's title (None keeps it); NotFoundError if the task is not the user's."""
     await _update_fields(
         queries.update_task_title, conn, user_id=user_id, task_id=task_id, title=title
     )
@@ -322,9 +526,9 @@ async def update_task_sandbox(
 
 
 async def update_task_agent_session(
-    *, user_id: str, task_id: str, agent_session_id: str, conn: Conn | None = None
+    *, user_id: str, task_id: str, agent_session_id: str | None = None, conn: Conn | None = None
 ) -> None:
-    """Set the agent's session id of the task, to resume it later."""
+    """Set the agent's session id of the task, to resume it later (None keeps it)."""
     await _update_fields(
         queries.update_task_agent_session,
         conn,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from coding_agent_db.accounts import link_account
 from coding_agent_db.crypto import (
     SecretContext,
     decrypt,
@@ -16,7 +15,6 @@ from coding_agent_db.errors import NotFoundError
 from coding_agent_db.ids import new_id
 from coding_agent_db.models import (
     AuthProvider,
-    NewAccount,
     NewUser,
     OAuthTokens,
     User,
@@ -59,9 +57,13 @@ def _stored_profile(identity: NewUser, user_id: str) -> dict[str, Any]:
 async def upsert_user(identity: NewUser, *, conn: Conn | None = None) -> User:
     """Sign a user in; an authentication entry point (no user_id yet).
 
-    1. A known identity gets its tokens, profile and last_login_at updated.
+    1. A known identity gets its access token, username and last_login_at
+       updated, and whatever else the provider sent: a field left None
+       (refresh token, scope, email, name, avatar) keeps its stored value,
+       as drizzle skips undefined fields in the app.
     2. A GitHub identity linked to a user through ``accounts`` signs that user
-       in (refreshing the link's tokens) instead of creating a duplicate.
+       in instead of creating a duplicate; only last_login_at is recorded, the
+       link keeps its tokens, expiry and scope (as in the app).
     3. Otherwise a user is created. Concurrent first sign-ins of one identity
        create exactly one user: the insert that loses the race does nothing,
        and the lookup that follows finds the winner.
@@ -84,19 +86,11 @@ async def upsert_user(identity: NewUser, *, conn: Conn | None = None) -> User:
                     tx, external_user_id=identity.external_id
                 )
                 if row is not None:
-                    user_id = row["id"]
-                    await link_account(
-                        user_id=user_id,
-                        account=NewAccount(
-                            external_user_id=identity.external_id,
-                            access_token=identity.access_token,
-                            refresh_token=identity.refresh_token,
-                            scope=identity.scope,
-                            username=identity.username,
-                        ),
-                        conn=tx,
+                    # Like the app: the login is recorded, the link (and its
+                    # refresh token, expiry and scope) is left as it is.
+                    return from_row(
+                        await queries.update_user_last_login(tx, user_id=row["id"]), User
                     )
-                    return from_row(await queries.update_user_last_login(tx, user_id=user_id), User)
 
             user_id = new_id()
             created = await queries.create_user(

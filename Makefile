@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint fix-sql migrate rotate-keys bench sql-review clean
+.PHONY: help venv demo test lint fix-sql migrate adopt rotate-keys bench bench-adopt sql-review clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +43,9 @@ fix-sql: $(INSTALLED) ## Reformat queries/ and dev/sql/ to the house style (sqlf
 migrate: $(INSTALLED) ## Apply pending migrations to $POSTGRES_URL
 	$(BIN)/coding-agent-db migrate
 
+adopt: $(INSTALLED) ## Adopt the TypeScript app's database at $POSTGRES_URL, then apply newer migrations (DRY_RUN=1: plan only)
+	$(BIN)/coding-agent-db adopt $(if $(DRY_RUN),--dry-run)
+
 rotate-keys: $(INSTALLED) ## Re-encrypt every secret under $ENCRYPTION_KEY
 	$(BIN)/coding-agent-db rotate-keys
 
@@ -51,6 +54,9 @@ bench: $(INSTALLED) ## Run shared/WORKLOAD.md against this layer and raw asyncpg
 
 sql-review: $(INSTALLED) ## Plan every query at scale (1k users, 1M tasks) into sql-review.md; fails on unexcused flags
 	$(BIN)/python -m dev.sql_review --output sql-review.md
+
+bench-adopt: $(INSTALLED) ## Adopt a 100k-task app database while the app writes; rows/s and lock times
+	$(BIN)/python -m bench.adopt
 
 clean: ## Remove .venv, caches and ./.pgdata
 	rm -rf $(VENV) .pgdata .mypy_cache .ruff_cache .pytest_cache sql-review.md

@@ -6,6 +6,7 @@ their own (the maintenance commands act across all users).
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import os
@@ -26,6 +27,7 @@ import coding_agent_db as cadb
 from coding_agent_db.cli import build_parser, describe, duration, main
 from coding_agent_db.migrate import migration_state, rollback_latest
 from coding_agent_db.paths import MIGRATIONS_DIR
+from coding_agent_db.pool import pooler_in_front
 from tests.conftest import FreshDatabase, checks
 
 COMMANDS = [
@@ -37,6 +39,7 @@ COMMANDS = [
     "rotate-keys",
     "purge-deleted",
     "purge-expired-tokens",
+    "adopt",
     "demo",
 ]
 ALL_MIGRATIONS = sorted(
@@ -94,6 +97,10 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
     if command == "demo":  # a walk-through for people, not for scripts
         assert out.startswith("usage: coding-agent-db demo [-h]\n")
         assert "embedded" in out
+        return
+    if command == "adopt":  # prints its plan and report for a person reviewing them
+        assert out.startswith("usage: coding-agent-db adopt [-h] [--dry-run] [--url URL]")
+        assert "--remove-shims" in out
         return
     assert out.startswith(f"usage: coding-agent-db {command} [-h] [--json]")
     assert "print one JSON document on stdout, for scripts" in " ".join(out.split())
@@ -261,8 +268,10 @@ def test_status_and_doctor_on_a_fresh_database(
         "server",
         "schema",
         "migration lock",
+        "pooler",
         "encryption key",
         "legacy values",
+        "legacy reads",
         "key ids",
     ]
     assert found["server"]["status"] == "ok"
@@ -270,9 +279,18 @@ def test_status_and_doctor_on_a_fresh_database(
     assert found["schema"]["details"] == ALL_MIGRATIONS
     assert "coding-agent-db migrate" in found["schema"]["advice"]
     assert found["migration lock"]["status"] == "ok"
-    assert {found[name]["status"] for name in ("encryption key", "legacy values", "key ids")} == {
-        "skip"
-    }
+    # Doctor reports what detection finds (tests/test_faults.py tests detection itself):
+    # directly on PostgreSQL the fast path, behind CI's PgBouncer no statement cache.
+    assert found["pooler"]["status"] == "ok"
+    assert found["pooler"]["summary"] == (
+        "transaction-mode pooler detected: unnamed statements, no statement cache"
+        if asyncio.run(pooler_in_front(url))
+        else "direct connection; statement cache on"
+    )
+    assert {
+        found[name]["status"]
+        for name in ("encryption key", "legacy values", "legacy reads", "key ids")
+    } == {"skip"}
 
 
 async def test_status_and_doctor_on_a_stale_locked_database(

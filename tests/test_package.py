@@ -7,6 +7,7 @@ every test here (session fixture).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import os
@@ -20,6 +21,7 @@ from typing import NamedTuple
 import pytest
 
 import coding_agent_db as cadb
+from tests.adoption import build_app_schema, fill_app_data
 from tests.conftest import FreshDatabase
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,9 +80,14 @@ def user_dir(tmp_path: Path) -> Path:
 def test_the_wheel_carries_the_type_marker_the_sql_and_the_command(installed: Installed) -> None:
     names = set(zipfile.ZipFile(installed.wheel).namelist())
     assert "coding_agent_db/py.typed" in names
-    migrations = {n for n in names if n.startswith("coding_agent_db/_sql/migrations/")}
+    migrations = {
+        n for n in names if re.fullmatch(r"coding_agent_db/_sql/migrations/[^/]+\.sql", n)
+    }
     queries = {n for n in names if n.startswith("coding_agent_db/_sql/queries/")}
     assert len(migrations) == 2 * len(list((REPO / "migrations").glob("*.rollback.sql")))
+    # Adoption's steps and checks travel too, beside (not among) yoyo's migrations.
+    adopt = {n for n in names if n.startswith("coding_agent_db/_sql/migrations/adopt/")}
+    assert len(adopt) == len(list((REPO / "migrations" / "adopt").glob("**/*.sql")))
     assert len(queries) == len(list((REPO / "queries").glob("*.sql")))
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(installed.wheel).read(entry_points).decode()
@@ -245,6 +252,25 @@ def test_migrate_from_the_installed_wheel_on_an_empty_database(
         "pending": [],
         "unknown": 0,
     }
+
+
+async def test_adopt_from_the_installed_wheel_on_the_apps_database(
+    installed: Installed, user_dir: Path, fresh_database: FreshDatabase
+) -> None:
+    url = fresh_database(migrated=False)
+    await build_app_schema(url)
+    await fill_app_data(url, users=1, tasks_per_user=1)
+
+    adopted = await asyncio.to_thread(
+        _run, [installed.python, "-m", "coding_agent_db.adopt", "--url", url], user_dir
+    )
+
+    assert adopted.returncode == 0, adopted.stderr
+    assert "every row kept: yes" in adopted.stdout
+    status = await asyncio.to_thread(
+        _run, [installed.bin("coding-agent-db"), "status", "--json"], user_dir, POSTGRES_URL=url
+    )
+    assert json.loads(status.stdout)["migrations"]["pending"] == []
 
 
 def _readme_block(heading: str, language: str) -> str:

@@ -397,6 +397,15 @@ def cmd_purge_expired_tokens(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- adopt -----------------------------------------------------------------------------------------
+
+
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from coding_agent_db import adopt
+
+    return adopt.run(args.url or database_url(), dry_run=args.dry_run, remove=args.remove_shims)
+
+
 # -- demo ------------------------------------------------------------------------------------------
 
 
@@ -510,6 +519,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument(
         "--grace", type=duration, default=timedelta(days=7), help="default: 7d (e.g. 0s, 30d)"
+    )
+
+    sub = command(
+        "adopt",
+        cmd_adopt,
+        "convert a database made by the TypeScript app in place, then apply newer migrations",
+        json=False,
+    )
+    sub.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan and the rows the constraints would refuse; change nothing",
+    )
+    sub.add_argument("--url", help="database URL (default: POSTGRES_URL)")
+    sub.add_argument(
+        "--remove-shims",
+        action="store_true",
+        help="drop the shims for the TypeScript app, once it no longer writes here",
     )
 
     command(

@@ -71,9 +71,15 @@ def _decrypted_env(row: Mapping[str, Any]) -> dict[str, str]:
         return {}
     plaintext = decrypt(stored, secret_context(row["user_id"], row["id"], "env"))
     try:
-        return msgspec.json.decode(plaintext, type=dict[str, str])
+        env = msgspec.json.decode(plaintext, type=dict[str, Any])
     except msgspec.DecodeError:
         raise DecryptionError("connectors.env: decrypted value is not a JSON object") from None
+    # Read tolerantly: a value the app stored as a JSON number or boolean is
+    # shown as its JSON text rather than making the connector unreadable.
+    return {
+        name: value if isinstance(value, str) else msgspec.json.encode(value).decode()
+        for name, value in env.items()
+    }
 
 
 def _connector(row: Mapping[str, Any]) -> Connector:

@@ -22,7 +22,7 @@ from coding_agent_db.crypto import Keyring, keyring
 from coding_agent_db.errors import CodingAgentDbError, DecryptionError
 from coding_agent_db.migrate import MigrationState, migration_state
 from coding_agent_db.models import Model
-from coding_agent_db.pool import Conn
+from coding_agent_db.pool import Conn, check_pooling, pooler_in_front
 from coding_agent_db.rotation import _TABLES as SECRET_TABLES
 from coding_agent_db.sql import queries
 from coding_agent_db.status import SecretCount, migration_lock, secret_counts
@@ -291,12 +291,63 @@ async def check_key_ids(ctx: DoctorContext) -> Finding:
     return Finding(check="key ids", status="ok", summary="every v1 value is under the current key")
 
 
+async def check_legacy_reads(ctx: DoctorContext) -> Finding:
+    """ENCRYPTION_LEGACY_READS matches what is stored: on while legacy values remain."""
+    legacy = [c for c in await ctx.secrets() if c.format == "legacy"]
+    reads_on = ctx.keyring().legacy_reads
+    if legacy and not reads_on:
+        return Finding(
+            check="legacy reads",
+            status="fail",
+            summary=f"{_total(legacy)} legacy values are unreadable: ENCRYPTION_LEGACY_READS=off",
+            advice="turn legacy reads back on, run coding-agent-db rotate-keys, then switch off",
+            details=tuple(_where(legacy)),
+        )
+    if not legacy and reads_on:
+        return Finding(
+            check="legacy reads",
+            status="ok",
+            summary="on, and no legacy value is stored",
+            advice="ENCRYPTION_LEGACY_READS=off is safe: an old ciphertext planted from a "
+            "backup is then refused",
+        )
+    state = "on: legacy values remain" if reads_on else "off"
+    return Finding(check="legacy reads", status="ok", summary=state)
+
+
+async def check_pooler(ctx: DoctorContext) -> Finding:
+    """Named prepared statements are never used through a transaction-mode pooler."""
+    ctx.connection()
+    report = await check_pooling(ctx.url)
+    if report.transaction_pooler:
+        how = "detected" if report.pooler_detected else "configured (POSTGRES_POOLER)"
+        return Finding(
+            check="pooler",
+            status="ok",
+            summary=f"transaction-mode pooler {how}: unnamed statements, no statement cache",
+        )
+    if report.configured == "none" and await pooler_in_front(ctx.url):
+        return Finding(
+            check="pooler",
+            status="fail",
+            summary="a pooler is in front of the server, but POSTGRES_POOLER=none keeps "
+            "the statement cache on",
+            advice="unset POSTGRES_POOLER (auto-detects) or set it to transaction",
+        )
+    cache = "on" if report.statement_cache else "off (POSTGRES_STATEMENT_CACHE_SIZE=0)"
+    return Finding(
+        check="pooler", status="ok", summary=f"direct connection; statement cache {cache}"
+    )
+
+
 CHECKS: list[Check] = [
     check_server,
     check_schema,
     check_migration_lock,
+    check_pooler,
     check_encryption_key,
     check_legacy_values,
+    check_legacy_reads,
     check_key_ids,
 ]
 """The checks ``doctor`` runs, in order."""

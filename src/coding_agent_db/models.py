@@ -81,6 +81,7 @@ __all__ = [
     "UserId",
     "Within",
     "literal_values",
+    "read_documents",
     "unstorable_field",
     "validated",
 ]
@@ -369,7 +370,11 @@ class LogEntry(Document, frozen=True, kw_only=True):
 
 
 class SubAgentActivity(Document, frozen=True, kw_only=True):
-    """One sub-agent of a task run: an element of ``tasks.sub_agent_activity``."""
+    """One sub-agent of a task run: an element of ``tasks.sub_agent_activity``.
+
+    ``type`` is the app's optional classification of the sub-agent, kept as
+    written.
+    """
 
     id: str
     name: str
@@ -748,8 +753,73 @@ def validated(value: M) -> M:
 
 
 def from_row(row: Mapping[str, Any], type_: type[M]) -> M:
-    """A row model from a database record."""
-    return msgspec.convert(dict(row), type_)
+    """A row model from a database record; its JSON documents are read tolerantly."""
+    values = dict(row)
+    for column, document in _DOCUMENT_COLUMNS.items():
+        if isinstance(values.get(column), list):
+            values[column] = read_documents(values[column], document)
+    return msgspec.convert(values, type_)
+
+
+D = TypeVar("D", bound=Document)
+
+
+def read_documents(values: list[Any], type_: type[D]) -> list[D]:
+    """JSON documents read tolerantly: whoever wrote them, one bad element never fails the read.
+
+    An element that does not match its model (a status or log type the model
+    does not know, such as the app's sub-agent ``starting``; a numeric
+    timestamp) keeps its odd values as they were, so they are shown, and
+    written back unchanged, rather than refused. An element that is not a JSON
+    object, or lacks a required key, is marked: a log entry of type
+    ``unreadable`` (a sub-agent of status ``unreadable``) whose message (name)
+    is the element's JSON text.
+    """
+    return [_read_document(value, type_) for value in values]
+
+
+def _read_document(value: Any, type_: type[D]) -> D:
+    try:
+        return msgspec.convert(value, type_)
+    except msgspec.ValidationError:
+        pass
+    if isinstance(value, dict):
+        fields: dict[str, Any] = {}
+        for field in msgspec.structs.fields(type_):
+            if field.encode_name in value:
+                fields[field.name] = _read_value(value[field.encode_name], field.type)
+        try:
+            # The constructor does not check types: the odd values stay as they are.
+            return type_(**fields)
+        except TypeError:  # a required key is missing
+            pass
+    text = msgspec.json.encode(value).decode()[:MARKED_TEXT_LENGTH]
+    marked: dict[str, Any]
+    if issubclass(type_, LogEntry):
+        marked = {"type": "unreadable", "message": text}
+    elif issubclass(type_, SubAgentActivity):
+        marked = {"id": "", "name": text, "status": "unreadable"}
+    else:  # AgentSource, inside a log entry
+        marked = {"name": text}
+    return type_(**marked)
+
+
+def _read_value(value: Any, annotation: Any) -> Any:
+    try:
+        return msgspec.convert(value, annotation)
+    except msgspec.ValidationError:
+        pass
+    for option in get_args(annotation):
+        if isinstance(value, dict) and isinstance(option, type) and issubclass(option, Document):
+            return _read_document(value, option)
+    return value
+
+
+MARKED_TEXT_LENGTH = 2000
+_DOCUMENT_COLUMNS: dict[str, type[Document]] = {
+    "logs": LogEntry,
+    "sub_agent_activity": SubAgentActivity,
+}
 
 
 def literal_values(literal: Any) -> frozenset[str]:

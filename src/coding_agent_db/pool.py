@@ -71,6 +71,7 @@ __all__ = [
     "create_pool",
     "db",
     "get_pool",
+    "pooler_in_front",
     "transaction",
 ]
 
@@ -252,6 +253,11 @@ async def _pooler_in_front(url: str, settings: DatabaseSettings) -> bool:
             probe.terminate()
     _detected[url] = server_pid != given_pid
     return _detected[url]
+
+
+async def pooler_in_front(url: str) -> bool:
+    """Whether a pooler sits in front of the server at ``url``, whatever POSTGRES_POOLER says."""
+    return await _pooler_in_front(url, database_settings())
 
 
 @dataclass(frozen=True)

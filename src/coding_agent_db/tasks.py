@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
-import msgspec
 from msgspec import Meta
 
 from coding_agent_db.boundary import boundary
@@ -52,6 +51,7 @@ from coding_agent_db.models import (
     convert,
     from_row,
     literal_values,
+    read_documents,
     storable_text,
 )
 from coding_agent_db.pool import Conn, db, transaction
@@ -307,7 +307,7 @@ async def get_task_logs(
     entries = await queries.get_task_logs(
         await db(conn), user_id=user_id, task_id=task_id, after=min(after, _MAX_INDEX)
     )
-    return None if entries is None else msgspec.convert(entries, list[LogEntry])
+    return None if entries is None else read_documents(entries, LogEntry)
 
 
 @boundary

@@ -1,0 +1,25 @@
+-- The package's index task_messages_user_id_created_at_idx, as its migrations create it,
+-- built without blocking writes; an invalid index left by an interrupted
+-- build is dropped first.
+-- lock: SHARE UPDATE EXCLUSIVE on task_messages (writes continue)
+-- scans: task_messages (index build)
+-- rewrites: none
+-- transactional: false
+
+DO $$
+BEGIN
+    IF EXISTS (
+        SELECT 1
+        FROM pg_index
+        WHERE pg_index.indexrelid = to_regclass('public.task_messages_user_id_created_at_idx')
+            AND NOT pg_index.indisvalid
+    ) THEN
+        DROP INDEX task_messages_user_id_created_at_idx;
+    END IF;
+END;
+$$;
+--> statement-breakpoint
+CREATE INDEX CONCURRENTLY IF NOT EXISTS task_messages_user_id_created_at_idx
+    ON task_messages (user_id, created_at)
+    INCLUDE (task_id)
+    WHERE role = 'user';

@@ -1,0 +1,1 @@
+ALTER TABLE "tasks" ADD COLUMN "mcp_server_ids" jsonb;

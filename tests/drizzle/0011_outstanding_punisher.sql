@@ -1,0 +1,1 @@
+ALTER TABLE "connectors" ALTER COLUMN "env" SET DATA TYPE text;

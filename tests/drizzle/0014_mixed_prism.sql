@@ -1,0 +1,1 @@
+ALTER TABLE "tasks" ADD COLUMN "pr_merge_commit_sha" text;

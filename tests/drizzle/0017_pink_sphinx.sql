@@ -1,0 +1,1 @@
+ALTER TABLE "tasks" ADD COLUMN "agent_session_id" text;

@@ -1,0 +1,1 @@
+ALTER TABLE "settings" ALTER COLUMN "user_id" SET NOT NULL;

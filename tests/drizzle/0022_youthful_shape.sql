@@ -1,0 +1,1 @@
+ALTER TABLE "api_tokens" ADD COLUMN "updated_at" timestamp DEFAULT now() NOT NULL;

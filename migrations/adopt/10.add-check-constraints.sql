@@ -1,6 +1,7 @@
 -- The package's CHECK constraints (0001-0008, same names and expressions),
--- plus temporary `<column>_not_null` checks for the columns that become NOT
--- NULL in step 12. All are added NOT VALID: new and updated rows are checked
+-- plus temporary `<column>_not_null_proof` checks for the columns that become NOT
+-- NULL in step 12 (not `<column>_not_null`: PostgreSQL 18 gives that name to
+-- the NOT NULL constraint itself). All are added NOT VALID: new and updated rows are checked
 -- from now on, existing rows are judged by step 11 without blocking writes.
 -- lock: ACCESS EXCLUSIVE on task_messages, tasks, accounts, keys, connectors, settings, api_tokens, users (catalog only)
 -- scans: none
@@ -62,17 +63,17 @@ BEGIN
                     'tasks_sub_agent_activity_check',
                     'CHECK (jsonb_typeof(sub_agent_activity) = ''array'')'
                 ),
-                ('tasks', 'tasks_selected_agent_not_null', 'CHECK (selected_agent IS NOT NULL)'),
+                ('tasks', 'tasks_selected_agent_not_null_proof', 'CHECK (selected_agent IS NOT NULL)'),
                 (
                     'tasks',
-                    'tasks_install_dependencies_not_null',
+                    'tasks_install_dependencies_not_null_proof',
                     'CHECK (install_dependencies IS NOT NULL)'
                 ),
-                ('tasks', 'tasks_max_duration_not_null', 'CHECK (max_duration IS NOT NULL)'),
-                ('tasks', 'tasks_keep_alive_not_null', 'CHECK (keep_alive IS NOT NULL)'),
-                ('tasks', 'tasks_progress_not_null', 'CHECK (progress IS NOT NULL)'),
+                ('tasks', 'tasks_max_duration_not_null_proof', 'CHECK (max_duration IS NOT NULL)'),
+                ('tasks', 'tasks_keep_alive_not_null_proof', 'CHECK (keep_alive IS NOT NULL)'),
+                ('tasks', 'tasks_progress_not_null_proof', 'CHECK (progress IS NOT NULL)'),
                 ('task_messages', 'task_messages_role_check', 'CHECK (role IN (''user'', ''agent''))'),
-                ('task_messages', 'task_messages_user_id_not_null', 'CHECK (user_id IS NOT NULL)'),
+                ('task_messages', 'task_messages_user_id_not_null_proof', 'CHECK (user_id IS NOT NULL)'),
                 ('connectors', 'connectors_name_check', 'CHECK (name <> '''')'),
                 ('connectors', 'connectors_type_check', 'CHECK (type IN (''local'', ''remote''))'),
                 (
@@ -103,11 +104,11 @@ BEGIN
         AND NOT EXISTS (
             SELECT 1
             FROM information_schema.columns
-            WHERE constraints.constraint_name LIKE '%\_not\_null'
+            WHERE constraints.constraint_name LIKE '%\_not\_null\_proof'
                 AND columns.table_schema = 'public'
                 AND columns.table_name = constraints.table_name
                 AND constraints.constraint_name
-                    = columns.table_name || '_' || columns.column_name || '_not_null'
+                    = columns.table_name || '_' || columns.column_name || '_not_null_proof'
                 AND columns.is_nullable = 'NO'
         )
     LOOP

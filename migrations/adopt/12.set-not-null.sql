@@ -1,5 +1,5 @@
 -- The columns the package declares NOT NULL become so. The valid
--- `<column>_not_null` checks of step 11 prove it, so PostgreSQL (12+) skips
+-- `<column>_not_null_proof` checks of step 11 prove it, so PostgreSQL (12+) skips
 -- the table scan; the temporary checks are then dropped. The app's own
 -- foreign key task_messages.task_id -> tasks.id is replaced by the keys of
 -- step 08 and dropped.
@@ -26,12 +26,12 @@ ALTER TABLE task_messages
     ALTER COLUMN user_id SET NOT NULL;
 
 ALTER TABLE tasks
-    DROP CONSTRAINT IF EXISTS tasks_selected_agent_not_null,
-    DROP CONSTRAINT IF EXISTS tasks_install_dependencies_not_null,
-    DROP CONSTRAINT IF EXISTS tasks_max_duration_not_null,
-    DROP CONSTRAINT IF EXISTS tasks_keep_alive_not_null,
-    DROP CONSTRAINT IF EXISTS tasks_progress_not_null;
+    DROP CONSTRAINT IF EXISTS tasks_selected_agent_not_null_proof,
+    DROP CONSTRAINT IF EXISTS tasks_install_dependencies_not_null_proof,
+    DROP CONSTRAINT IF EXISTS tasks_max_duration_not_null_proof,
+    DROP CONSTRAINT IF EXISTS tasks_keep_alive_not_null_proof,
+    DROP CONSTRAINT IF EXISTS tasks_progress_not_null_proof;
 
 ALTER TABLE task_messages
-    DROP CONSTRAINT IF EXISTS task_messages_user_id_not_null,
+    DROP CONSTRAINT IF EXISTS task_messages_user_id_not_null_proof,
     DROP CONSTRAINT IF EXISTS task_messages_task_id_tasks_id_fk;

@@ -208,6 +208,16 @@ def load_plan() -> tuple[PlanStep, ...]:
     return tuple(_parse_step(path) for path in sorted(ADOPT_DIR.glob("[0-9]*.sql")))
 
 
+def _drizzle_migrations(conn: psycopg.Connection[dict[str, Any]], has_journal: bool) -> int | None:
+    """The number of migrations drizzle's journal records; None without a journal."""
+    if not has_journal:
+        return None
+    row = conn.execute(_check("drizzle-journal.sql")).fetchone()
+    assert row is not None
+    count: int = row["drizzle_migrations"]
+    return count
+
+
 def _check(name: str) -> bytes:
     return (CHECKS_DIR / name).read_bytes()
 
@@ -343,7 +353,7 @@ def adopt(
             refusals = _refusals(conn)
             found_schema = {
                 "app_schema": found["schema_version"],
-                "drizzle_migrations": found["drizzle_migrations"],
+                "drizzle_migrations": _drizzle_migrations(conn, found["has_drizzle_journal"]),
             }
             if dry_run:
                 return AdoptionReport(

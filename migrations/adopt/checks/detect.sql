@@ -1,8 +1,8 @@
 -- What the database holds, before adoption decides anything: which of the
 -- tables the TypeScript app's drizzle migrations create are present (all of
 -- them from drizzle 0021, the one that adds api_tokens), whether drizzle's
--- journal is there, how many of the app's migrations it records, and which
--- schema version the columns show.
+-- journal is there (drizzle-journal.sql counts it), and which schema version
+-- the columns show.
 SELECT
     ARRAY(
         SELECT expected.name
@@ -20,16 +20,6 @@ SELECT
         ORDER BY expected.name
     ) AS missing_tables,
     to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AS has_drizzle_journal,
-    -- The journal may be absent (a database restored without the drizzle
-    -- schema): counted only when it exists.
-    CASE
-        WHEN to_regclass('drizzle.__drizzle_migrations') IS NOT NULL THEN (
-            xpath(
-                '/row/n/text()',
-                query_to_xml('SELECT count(*) AS n FROM drizzle.__drizzle_migrations', false, true, '')
-            )
-        )[1]::text::integer
-    END AS drizzle_migrations,
     -- The app's schema version, from the columns its latest migrations add:
     -- 0024 tasks.source_branch, 0022 api_tokens.updated_at, 0021 api_tokens.
     CASE

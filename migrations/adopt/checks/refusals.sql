@@ -96,7 +96,7 @@ FROM (
     SELECT
         'tasks',
         tasks.id,
-        'tasks_selected_agent_not_null',
+        'tasks_selected_agent_not_null_proof',
         'selected_agent is null',
         'normalise',
         'set to ''claude'' (the column default)'
@@ -148,7 +148,7 @@ FROM (
     SELECT
         'tasks',
         tasks.id,
-        'tasks_install_dependencies_not_null',
+        'tasks_install_dependencies_not_null_proof',
         'install_dependencies is null',
         'normalise',
         'set to false (the column default)'
@@ -158,7 +158,7 @@ FROM (
     SELECT
         'tasks',
         tasks.id,
-        'tasks_keep_alive_not_null',
+        'tasks_keep_alive_not_null_proof',
         'keep_alive is null',
         'normalise',
         'set to false (the column default)'

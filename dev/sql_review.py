@@ -137,6 +137,7 @@ def parameters_by_name() -> dict[str, Any]:
         "before_created_at": NOW + timedelta(days=1),
         "before_id": "~",
         "after": 990,
+        "logs_after": 0,
         "after_id": "",
         "batch_size": 500,
         "entries": [{"type": "info", "message": "review", "timestamp": NOW.isoformat()}],

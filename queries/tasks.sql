@@ -132,8 +132,8 @@ SELECT
     created.logs
 FROM created;
 
--- name: get_task(user_id, task_id)^
--- Get one of the user's tasks, log included.
+-- name: get_task(user_id, task_id, logs_after)^
+-- Get one of the user's tasks, its log from entry logs_after on (0: the whole log) as pages (see task_log_since); logs null if the column is.
 SELECT
     id,
     user_id,
@@ -167,7 +167,9 @@ SELECT
     updated_at,
     completed_at,
     deleted_at,
-    logs
+    CASE
+        WHEN logs IS NOT NULL THEN task_log_since(user_id, id, logs_offset, logs, :logs_after)
+    END AS logs  -- noqa: RF04
 FROM tasks
 WHERE user_id = :user_id
     AND id = :task_id
@@ -224,7 +226,7 @@ WHERE user_id = :user_id
     AND deleted_at IS NULL;
 
 -- name: append_task_logs(user_id, task_id, entries)$
--- Append log entries atomically, without reading the log; returns its new length, None if the task is not the user's.
+-- Append log entries atomically to the open page, without reading the log (a full page is sealed by the tasks_seal_log_pages trigger); returns the log's new length, None if the task is not the user's.
 UPDATE tasks
 SET
     logs = COALESCE(logs, '[]'::jsonb) || :entries::jsonb,
@@ -233,16 +235,11 @@ SET
 WHERE user_id = :user_id
     AND id = :task_id
     AND deleted_at IS NULL
-RETURNING jsonb_array_length(logs);
+RETURNING logs_offset + jsonb_array_length(logs);
 
 -- name: get_task_logs(user_id, task_id, after)$
--- Get the log entries of one of the user's tasks from index `after` on.
-SELECT
-    jsonb_path_query_array(
-        COALESCE(logs, '[]'::jsonb),
-        '$[$after to last]',
-        jsonb_build_object('after', :after::integer)
-    ) AS entries
+-- Get the log entries of one of the user's tasks from index `after` on, as pages (see task_log_since: only the pages holding such entries are read).
+SELECT task_log_since(user_id, id, logs_offset, logs, :after) AS entries
 FROM tasks
 WHERE user_id = :user_id
     AND id = :task_id
@@ -276,7 +273,7 @@ SET
 WHERE user_id = :user_id
     AND id = :task_id
     AND deleted_at IS NULL
-RETURNING jsonb_array_length(logs);
+RETURNING logs_offset + jsonb_array_length(logs);
 
 -- name: continue_task(user_id, task_id, message_id, content, default_daily_limit, admin_email_domains, admin_daily_limit)^
 -- Move a finished task that has a branch back to processing (progress 0, completed_at null) and add the follow-up user message, if the user's usage today is under their limit; None otherwise.
@@ -354,7 +351,7 @@ SET
 WHERE user_id = :user_id
     AND id = :task_id
     AND deleted_at IS NULL
-RETURNING jsonb_array_length(logs);
+RETURNING logs_offset + jsonb_array_length(logs);
 
 -- name: update_task_sub_agent(user_id, task_id, sub_agent_id, changes)$
 -- Merge changes into one sub-agent element of a task, found by its id (a jsonb path update under the row lock); returns the task id, None if not the user's or no such sub-agent.
@@ -416,7 +413,7 @@ WHERE user_id = :user_id
     AND id = :task_id
     AND deleted_at IS NULL
     AND sub_agent_activity @> jsonb_build_array(jsonb_build_object('id', :sub_agent_id::text))
-RETURNING jsonb_array_length(logs);
+RETURNING logs_offset + jsonb_array_length(logs);
 
 -- name: update_task_title(user_id, task_id, title)$
 -- Set a task's title (null keeps it); returns its id, None if the task is not the user's.

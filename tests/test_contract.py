@@ -242,7 +242,7 @@ EXPECTED_COLUMNS = {
     "max_duration keep_alive enable_browser status progress logs error branch_name source_branch "
     "sandbox_id agent_session_id sandbox_url preview_url pr_url pr_number pr_status "
     "pr_merge_commit_sha mcp_server_ids sub_agent_activity current_sub_agent last_heartbeat "
-    "created_at updated_at completed_at deleted_at",
+    "created_at updated_at completed_at deleted_at logs_offset",
     "task_messages": "id task_id user_id role content created_at completed_at",
     "connectors": "id user_id name description type base_url oauth_client_id oauth_client_secret "
     "command env status created_at updated_at",

@@ -1,8 +1,12 @@
 """Tasks: creation under the daily limit, the streamed log, updates, soft delete.
 
 A task's log is appended with one ``UPDATE ... SET logs = logs || $entries``:
-nothing is read first, so concurrent appends all land. Every entry is
-redacted (see ``redact``), truncated to ``MAX_LOG_MESSAGE_LENGTH`` and cleaned
+nothing is read first, so concurrent appends all land. ``tasks.logs`` holds
+the open page of the log (its last 1 to 100 entries); a trigger seals full
+pages into ``task_log_pages`` in the same statement (migration 0040), so an
+append costs the same however long the log is. Reads join the pages back.
+
+Every entry is redacted (see ``redact``), truncated to ``MAX_LOG_MESSAGE_LENGTH`` and cleaned
 of characters PostgreSQL cannot store before it is stored: a log line never
 fails an agent run for being long or containing raw bytes.
 """
@@ -88,7 +92,7 @@ __all__ = [
 
 MAX_LOG_MESSAGE_LENGTH = 2000
 MAX_PAGE_SIZE = 100
-_MAX_INDEX = 2**31 - 1  # the SQL's integer; no jsonb array is longer
+_MAX_INDEX = 2**31 - 1  # jsonpath subscripts are integers; no log is that long
 MAX_PURGE_AGE = timedelta(days=36_500)
 
 _LOG_TYPES = literal_values(LogType)
@@ -229,10 +233,33 @@ async def continue_task(
 
 
 @boundary
-async def get_task(*, user_id: UserId, task_id: RowId, conn: Conn | None = None) -> Task | None:
-    """The user's task with its log, or None (also for deleted and other users' tasks)."""
-    row = await queries.get_task(await db(conn), user_id=user_id, task_id=task_id)
-    return None if row is None else from_row(row, Task)
+async def get_task(
+    *,
+    user_id: UserId,
+    task_id: RowId,
+    logs_after: Annotated[int, Meta(ge=0, le=2**63 - 1)] = 0,
+    conn: Conn | None = None,
+) -> Task | None:
+    """The user's task with its log, or None (also for deleted and other users' tasks).
+
+    ``logs`` holds the whole log, or with ``logs_after`` its entries from that
+    index on: a poller passes the count it has and gets only what is new
+    (the rest of the row is read whole either way).
+    """
+    row = await queries.get_task(
+        await db(conn), user_id=user_id, task_id=task_id, logs_after=min(logs_after, _MAX_INDEX)
+    )
+    if row is None:
+        return None
+    values = dict(row)
+    if values["logs"] is not None:
+        values["logs"] = _joined(values["logs"])
+    return from_row(values, Task)
+
+
+def _joined(pages: list[list[Any]]) -> list[Any]:
+    """The entries of a log's pages, in order."""
+    return [entry for page in pages for entry in page]
 
 
 @boundary
@@ -304,10 +331,10 @@ async def get_task_logs(
 
     None if the task is not the user's.
     """
-    entries = await queries.get_task_logs(
+    pages = await queries.get_task_logs(
         await db(conn), user_id=user_id, task_id=task_id, after=min(after, _MAX_INDEX)
     )
-    return None if entries is None else read_documents(entries, LogEntry)
+    return None if pages is None else read_documents(_joined(pages), LogEntry)
 
 
 @boundary

@@ -49,8 +49,9 @@ adopt: $(INSTALLED) ## Adopt the TypeScript app's database at $POSTGRES_URL, the
 rotate-keys: $(INSTALLED) ## Re-encrypt every secret under $ENCRYPTION_KEY
 	$(BIN)/coding-agent-db rotate-keys
 
-bench: $(INSTALLED) ## Run shared/WORKLOAD.md against this layer and raw asyncpg
+bench: $(INSTALLED) ## shared/WORKLOAD.md against this layer and raw asyncpg, then the scaling table
 	$(BIN)/python -m bench.workload
+	$(BIN)/python -m bench.scaling
 
 sql-review: $(INSTALLED) ## Plan every query at scale (1k users, 1M tasks) into sql-review.md; fails on unexcused flags
 	$(BIN)/python -m dev.sql_review --output sql-review.md

@@ -6,14 +6,17 @@ decrypt them (legacy AES-256-CBC), start, 50 log appends, a user message, an
 agent message streamed in 20 chunks, 10 polls of the whole task, 2 listings,
 finish. Users: 100, each with 2 keys, picked round-robin.
 
-The layer does the same work in 88 statements: its create_task and
-create_user_message enforce the daily limit atomically, the rate check being
-part of the insert (lock_daily_usage(), migration 0010), where the baseline
-checks and inserts separately, which concurrent requests can overrun.
+The layer does the same work in 87 statements: its create_task inserts the
+task and its prompt, the run's user message, in one statement that enforces
+the daily limit atomically (the rate check is part of the insert,
+lock_daily_usage(), migration 0010), where the baseline checks and inserts
+separately, which concurrent requests can overrun; and its poller asks
+get_task only for the log entries it does not have (``logs_after``).
 
 Modes: (a) one connection, runs back to back; (b) a pool of 10 connections,
 32 runs in flight, each run holding one connection (asyncpg's stock pool for
-the baseline, ``coding_agent_db.create_pool()`` for the layer). Reported:
+the baseline, without its reset round trip on release as the layer's,
+``coding_agent_db.create_pool()`` for the layer). Reported:
 median runs/s of ``--rounds`` rounds of ``--seconds`` each after a warm-up
 round, rounds of the two implementations interleaved, and the ratio.
 
@@ -62,6 +65,7 @@ LISTINGS = 2
 POOL_SIZE = 10
 IN_FLIGHT = 32
 
+PROMPT = "Also add a test"
 MESSAGE = "x" * 60
 DELTA = "y" * 40
 
@@ -85,9 +89,7 @@ async def raw_run(conn: asyncpg.Connection[asyncpg.Record], user_id: str) -> Non
     for _ in range(LOG_APPENDS):
         entry = [{"type": "info", "message": MESSAGE, "timestamp": datetime.now(UTC).isoformat()}]
         await conn.fetchval(BASELINE.raw_append_log.sql, task_id, user_id, entry)
-    await conn.execute(
-        BASELINE.raw_insert_message.sql, new_id(), task_id, user_id, "user", "Also add a test"
-    )
+    await conn.execute(BASELINE.raw_insert_message.sql, new_id(), task_id, user_id, "user", PROMPT)
     reply_id = new_id()
     await conn.execute(BASELINE.raw_insert_message.sql, reply_id, task_id, user_id, "agent", "")
     for _ in range(STREAM_CHUNKS):
@@ -105,11 +107,13 @@ async def layer_run(conn: cadb.Connection, user_id: str) -> None:
     """One task run through coding_agent_db's public API, as the platform calls it.
 
     The rate check is create_task's own: it counts today's usage after locking
-    the user, in the statement that inserts (see rate_limit.py), so a run does
-    not call check_rate_limit first; create_user_message enforces it too.
+    the user, in the statement that inserts the task and its prompt, the
+    run's user message (see rate_limit.py), so a run does not call
+    check_rate_limit first or create_user_message after. The poller keeps the
+    log it has and asks only for newer entries (``logs_after``).
     """
     task = await cadb.create_task(
-        user_id=user_id, task=cadb.NewTask(prompt="Fix the bug", selected_agent="claude"), conn=conn
+        user_id=user_id, task=cadb.NewTask(prompt=PROMPT, selected_agent="claude"), conn=conn
     )
     keys = await cadb.reveal_keys(user_id=user_id, conn=conn)
     assert len(keys.values) == 2
@@ -121,18 +125,20 @@ async def layer_run(conn: cadb.Connection, user_id: str) -> None:
             entry=cadb.LogEntry(type="info", message=MESSAGE),
             conn=conn,
         )
-    await cadb.create_user_message(
-        user_id=user_id, task_id=task.id, content="Also add a test", conn=conn
-    )
     reply = await cadb.start_agent_message(user_id=user_id, task_id=task.id, conn=conn)
     for _ in range(STREAM_CHUNKS):
         await cadb.append_agent_message(
             user_id=user_id, message_id=reply.id, delta=DELTA, conn=conn
         )
+    log: list[cadb.LogEntry] = []
     for _ in range(POLLS):
-        polled = await cadb.get_task(user_id=user_id, task_id=task.id, conn=conn)
+        polled = await cadb.get_task(
+            user_id=user_id, task_id=task.id, logs_after=len(log), conn=conn
+        )
         assert polled is not None
         assert polled.logs is not None
+        log += polled.logs
+    assert len(log) == LOG_APPENDS
     for _ in range(LISTINGS):
         await cadb.list_tasks(user_id=user_id, limit=20, conn=conn)
     await cadb.update_task_status(
@@ -243,6 +249,10 @@ async def _held(conn: Any) -> AsyncIterator[Any]:
     yield conn
 
 
+async def _no_reset(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    """The baseline keeps no session state either: no reset round trip on release."""
+
+
 @asynccontextmanager
 async def pooled(url: str, layer: bool) -> AsyncIterator[Callable[[], Any]]:
     """Mode (b): a pool of 10; each run holds one connection."""
@@ -254,6 +264,7 @@ async def pooled(url: str, layer: bool) -> AsyncIterator[Callable[[], Any]]:
             min_size=POOL_SIZE,
             max_size=POOL_SIZE,
             init=_stdlib_json,
+            reset=_no_reset,
             statement_cache_size=await _baseline_cache_size(url),
         )
     yield pool.acquire
@@ -332,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{result.layer_runs_per_s:>14.1f} r/s{result.ratio:>8.3f}"
         )
     print(f"median of {args.rounds} rounds x {args.seconds:g} s after a warm-up round")
-    print("the layer's rate check is inside create_task/create_user_message (atomic limit)")
+    print("the layer: rate check and user message inside create_task; polls fetch new log entries")
     if args.json:
         args.json.write_bytes(msgspec.json.encode(results))
     return 0

@@ -97,6 +97,30 @@ def test_the_benchmark_runs_both_implementations(
         assert mode["layer_runs_per_s"] > 0
 
 
+def test_the_scaling_figures_run_at_a_small_scale(
+    server_url: str, tmp_path: Path, encryption_key: str
+) -> None:
+    out = tmp_path / "scaling.json"
+    small = ["--appends", "5", "--calls", "5", "--max-log", "1000", "--other-users", "10"]
+    small += ["--tasks-per-other-user", "10", "--own-tasks", "400"]
+    result = run_python(
+        ["-m", "bench.scaling", *small, "--json", str(out)],
+        BENCH_POSTGRES_URL=server_url,
+        ENCRYPTION_KEY=encryption_key,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())
+    assert [row["entries"] for row in figures["logs"]] == [0, 1000]
+    assert all(row["wal_bytes_per_append"] > 0 for row in figures["logs"])
+    assert [latency["call"] for latency in figures["latencies"]] == [
+        "check_rate_limit",
+        "create_task",
+        "list_tasks first page (20)",
+        "list_tasks 200 deep (20)",
+    ]
+    assert "WAL/append" in result.stdout
+
+
 async def test_rotate_keys_verify_reports_a_damaged_current_value(
     fresh_database: FreshDatabase, encryption_key: str
 ) -> None:

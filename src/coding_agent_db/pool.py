@@ -202,16 +202,21 @@ def translated(statement: str, profile: Profile | None = None) -> Iterator[None]
     try:
         yield
     except Exception as exc:
-        settings = profile.settings if profile is not None else None
-        error = translate_driver_error(
-            exc,
-            statement=statement,
-            lock_timeout=settings.lock_timeout if settings else None,
-            statement_timeout=settings.statement_timeout if settings else None,
-        )
+        error = package_error(exc, statement, profile)
         if error is None:
             raise
         raise error from exc
+
+
+def package_error(exc: Exception, statement: str, profile: Profile | None) -> Exception | None:
+    """The package's error for a driver failure of ``statement``; None to let it through."""
+    settings = profile.settings if profile is not None else None
+    return translate_driver_error(
+        exc,
+        statement=statement,
+        lock_timeout=settings.lock_timeout if settings else None,
+        statement_timeout=settings.statement_timeout if settings else None,
+    )
 
 
 def _server_timeouts(settings: DatabaseSettings) -> dict[str, str]:

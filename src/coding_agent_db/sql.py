@@ -12,7 +12,7 @@ server's logs show which function sent it.
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -22,7 +22,7 @@ from aiosql.adapters.asyncpg import AsyncPGAdapter
 
 from coding_agent_db.errors import DatabaseTimeoutError, DatabaseUnavailableError
 from coding_agent_db.paths import QUERIES_DIR
-from coding_agent_db.pool import acquire, profile_of, release, translated
+from coding_agent_db.pool import acquire, package_error, profile_of, release
 
 __all__ = ["LOCKING_READS", "READ_PREFIXES", "is_read", "queries", "run_statement", "statement_tag"]
 
@@ -51,24 +51,32 @@ def is_read(query_name: str) -> bool:
 async def _bounded(conn: Any, query_name: str, method: str, sql: str, args: list[Any]) -> Any:
     """Run one statement on a connection within the profile's client bound.
 
-    When the bound runs out the server has not answered in time: the
-    connection is dropped rather than cancelled (a cancel request needs the
-    same dead network) and DatabaseTimeoutError is raised.
+    The bound is asyncpg's own ``timeout`` (a timer in its protocol, no task
+    of ours). When it runs out the server has not answered in time: the
+    connection is dropped (a cancel asyncpg may have started goes with it)
+    and DatabaseTimeoutError is raised.
     """
     profile = profile_of(conn)
     limit = profile.client_timeout
-    with translated(query_name, profile):
-        scope = asyncio.timeout(limit)
-        try:
-            async with scope:
-                return await getattr(conn, method)(sql, *args)
-        except TimeoutError as exc:
-            if not scope.expired():
+    started = time.monotonic()
+    try:
+        return await getattr(conn, method)(sql, *args, timeout=limit)
+    except TimeoutError as exc:
+        # Only asyncpg's bound, not a socket's ETIMEDOUT, is a timeout of ours.
+        if limit is None or time.monotonic() - started < limit:
+            error = package_error(exc, query_name, profile)
+            if error is None:
                 raise
-            conn.terminate()
-            raise DatabaseTimeoutError(
-                profile.client_timeout_means, statement=query_name, seconds=limit
-            ) from exc
+            raise error from exc
+        conn.terminate()
+        raise DatabaseTimeoutError(
+            profile.client_timeout_means, statement=query_name, seconds=limit
+        ) from exc
+    except Exception as exc:
+        error = package_error(exc, query_name, profile)
+        if error is None:
+            raise
+        raise error from exc
 
 
 async def run_statement(conn: Any, query_name: str, method: str, sql: str, args: list[Any]) -> Any:

@@ -299,12 +299,7 @@ async def append_task_logs(
 
     Also records a heartbeat. NotFoundError if the task is not the user's.
     """
-    length: int | None = await queries.append_task_logs(
-        await db(conn), user_id=user_id, task_id=task_id, entries=_stored_entries(entries)
-    )
-    if length is None:
-        raise NotFoundError("no such task")
-    return length
+    return await _appended(user_id, task_id, entries, conn)
 
 
 @boundary
@@ -316,7 +311,19 @@ async def append_task_log(
     conn: Conn | None = None,
 ) -> int:
     """Append one entry to the task's log; returns the log's new length."""
-    return await append_task_logs(user_id=user_id, task_id=task_id, entries=(entry,), conn=conn)
+    return await _appended(user_id, task_id, (entry,), conn)
+
+
+async def _appended(
+    user_id: str, task_id: str, entries: Sequence[LogEntry], conn: Conn | None
+) -> int:
+    """The log's length after appending ``entries`` (arguments already checked)."""
+    length: int | None = await queries.append_task_logs(
+        await db(conn), user_id=user_id, task_id=task_id, entries=_stored_entries(entries)
+    )
+    if length is None:
+        raise NotFoundError("no such task")
+    return length
 
 
 @boundary

@@ -49,9 +49,10 @@ adopt: $(INSTALLED) ## Adopt the TypeScript app's database at $POSTGRES_URL, the
 rotate-keys: $(INSTALLED) ## Re-encrypt every secret under $ENCRYPTION_KEY
 	$(BIN)/coding-agent-db rotate-keys
 
-bench: $(INSTALLED) ## shared/WORKLOAD.md against this layer and raw asyncpg, then the scaling table
+bench: $(INSTALLED) ## shared/WORKLOAD.md against this layer and raw asyncpg, the scaling table, push
 	$(BIN)/python -m bench.workload
 	$(BIN)/python -m bench.scaling
+	$(BIN)/python -m bench.push
 
 sql-review: $(INSTALLED) ## Plan every query at scale (1k users, 1M tasks) into sql-review.md; fails on unexcused flags
 	$(BIN)/python -m dev.sql_review --output sql-review.md

@@ -93,6 +93,25 @@ WHERE task_messages.user_id = :user_id
     AND tasks.deleted_at IS NULL
 RETURNING length(task_messages.content);
 
+-- name: get_agent_message(user_id, message_id)^
+-- Get the user's agent reply; None if not theirs or its task is soft-deleted.
+SELECT
+    task_messages.id,
+    task_messages.task_id,
+    task_messages.user_id,
+    task_messages.role,
+    task_messages.content,
+    task_messages.created_at,
+    task_messages.completed_at
+FROM task_messages
+INNER JOIN tasks
+    ON tasks.user_id = task_messages.user_id
+        AND tasks.id = task_messages.task_id
+WHERE task_messages.user_id = :user_id
+    AND task_messages.id = :message_id
+    AND task_messages.role = 'agent'
+    AND tasks.deleted_at IS NULL;
+
 -- name: lock_agent_message(user_id, message_id)^
 -- The user's agent reply, locked until the transaction ends; None if not theirs or its task is soft-deleted.
 SELECT

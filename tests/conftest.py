@@ -105,11 +105,15 @@ async def database_url(fresh_database: FreshDatabase, encryption_key: str) -> As
     url = fresh_database()
     with pytest.MonkeyPatch.context() as env:
         env.setenv("POSTGRES_URL", url)
+        listen = os.environ.get("TEST_POSTGRES_LISTEN_URL")
+        if listen:  # the server itself, when TEST_POSTGRES_URL is a pooler (push needs LISTEN)
+            env.setenv("POSTGRES_LISTEN_URL", database_url_for(listen, urlsplit(url).path[1:]))
         env.setenv("ENCRYPTION_KEY", encryption_key)
         env.delenv("ENCRYPTION_KEYS_PREVIOUS", raising=False)
         env.delenv("ENCRYPTION_FORMAT", raising=False)
         env.delenv("MAX_MESSAGES_PER_DAY", raising=False)
         yield url
+        cadb.close_listener()
         await cadb.close_pool()
 
 

@@ -269,6 +269,7 @@ def test_status_and_doctor_on_a_fresh_database(
         "schema",
         "migration lock",
         "pooler",
+        "notification queue",
         "encryption key",
         "legacy values",
         "legacy reads",
@@ -286,6 +287,10 @@ def test_status_and_doctor_on_a_fresh_database(
         "transaction-mode pooler detected: unnamed statements, no statement cache"
         if asyncio.run(pooler_in_front(url))
         else "direct connection; statement cache on"
+    )
+    assert found["notification queue"]["status"] == "ok"
+    assert found["notification queue"]["summary"].endswith(
+        "of the server's notification queue in use"
     )
     assert {
         found[name]["status"]

@@ -121,6 +121,23 @@ def test_the_scaling_figures_run_at_a_small_scale(
     assert "WAL/append" in result.stdout
 
 
+def test_the_push_figures_run_at_a_small_scale(
+    server_url: str, tmp_path: Path, encryption_key: str
+) -> None:
+    out = tmp_path / "push.json"
+    listen = os.environ.get("TEST_POSTGRES_LISTEN_URL")
+    result = run_python(
+        ["-m", "bench.push", "--tasks", "3", "--appends", "5", "--json", str(out)],
+        BENCH_POSTGRES_URL=listen or server_url,
+        ENCRYPTION_KEY=encryption_key,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())
+    assert figures["entries"] == 15
+    assert figures["missed"] == 0
+    assert figures["latency_p99_ms"] >= figures["latency_p50_ms"] >= 0
+
+
 async def test_rotate_keys_verify_reports_a_damaged_current_value(
     fresh_database: FreshDatabase, encryption_key: str
 ) -> None:

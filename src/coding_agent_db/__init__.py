@@ -47,6 +47,7 @@ from coding_agent_db.errors import (
     SchemaNotMigratedError,
     ValidationError,
 )
+from coding_agent_db.follow import close_listener, follow_agent_message, follow_task_logs
 from coding_agent_db.github import connect_github_account, get_github_token
 from coding_agent_db.keys import delete_key, get_key, list_keys, reveal_key, reveal_keys, set_key
 from coding_agent_db.messages import (
@@ -54,6 +55,7 @@ from coding_agent_db.messages import (
     append_agent_message,
     complete_agent_message,
     create_user_message,
+    get_agent_message,
     list_task_messages,
     start_agent_message,
 )
@@ -199,6 +201,7 @@ __all__ = [
     "check_pooling",
     "check_rate_limit",
     "clear_task_logs",
+    "close_listener",
     "close_pool",
     "complete_agent_message",
     "complete_sub_agent",
@@ -216,8 +219,11 @@ __all__ = [
     "delete_setting",
     "delete_task",
     "delete_user",
+    "follow_agent_message",
+    "follow_task_logs",
     "get_account",
     "get_account_tokens",
+    "get_agent_message",
     "get_connector",
     "get_connector_launch",
     "get_github_token",

@@ -340,11 +340,27 @@ async def check_pooler(ctx: DoctorContext) -> Finding:
     )
 
 
+async def check_notification_queue(ctx: DoctorContext) -> Finding:
+    """The NOTIFY queue of push (follow_*) drains: no listener sits in a transaction."""
+    usage: float = await queries.get_notification_queue_usage(ctx.connection())
+    summary = f"{usage:.1%} of the server's notification queue in use"
+    if usage < 0.5:
+        return Finding(check="notification queue", status="ok", summary=summary)
+    return Finding(
+        check="notification queue",
+        status="warn",
+        summary=summary,
+        advice="a session that LISTENs is holding a transaction open (pg_stat_activity, "
+        "state 'idle in transaction'): end it, or the queue fills and NOTIFY fails",
+    )
+
+
 CHECKS: list[Check] = [
     check_server,
     check_schema,
     check_migration_lock,
     check_pooler,
+    check_notification_queue,
     check_encryption_key,
     check_legacy_values,
     check_legacy_reads,

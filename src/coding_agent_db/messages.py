@@ -38,6 +38,7 @@ __all__ = [
     "append_agent_message",
     "complete_agent_message",
     "create_user_message",
+    "get_agent_message",
     "list_task_messages",
     "start_agent_message",
 ]
@@ -182,6 +183,15 @@ def _shown(message: TaskMessage) -> TaskMessage:
         created_at=message.created_at,
         completed_at=None,
     )
+
+
+@boundary
+async def get_agent_message(
+    *, user_id: UserId, message_id: RowId, conn: Conn | None = None
+) -> TaskMessage | None:
+    """The user's agent reply as readers see it (redacted whole while it streams), or None."""
+    row = await queries.get_agent_message(await db(conn), user_id=user_id, message_id=message_id)
+    return None if row is None else _shown(from_row(row, TaskMessage))
 
 
 @boundary

@@ -96,7 +96,8 @@ _MAX_INDEX = 2**31 - 1  # jsonpath subscripts are integers; no log is that long
 MAX_PURGE_AGE = timedelta(days=36_500)
 
 _LOG_TYPES = literal_values(LogType)
-_FINAL_STATUSES = frozenset({"completed", "error", "stopped"})
+FINAL_STATUSES = frozenset({"completed", "error", "stopped"})
+"""The statuses a run ends in."""
 _FIRST_PAGE = TaskCursor(created_at=datetime.max.replace(tzinfo=UTC), id="")
 
 
@@ -223,7 +224,7 @@ async def continue_task(
     task = await get_task(user_id=user_id, task_id=task_id, conn=database)
     if task is None:
         raise NotFoundError("no such task")
-    if task.status not in _FINAL_STATUSES:
+    if task.status not in FINAL_STATUSES:
         raise InvalidTransitionError(
             f"task is {task.status}, not finished: send the follow-up with create_user_message"
         )

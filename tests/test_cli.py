@@ -269,7 +269,7 @@ def test_status_and_doctor_on_a_fresh_database(
         "schema",
         "migration lock",
         "pooler",
-        "notification queue",
+        "notify queue",
         "encryption key",
         "legacy values",
         "legacy reads",
@@ -288,10 +288,8 @@ def test_status_and_doctor_on_a_fresh_database(
         if asyncio.run(pooler_in_front(url))
         else "direct connection; statement cache on"
     )
-    assert found["notification queue"]["status"] == "ok"
-    assert found["notification queue"]["summary"].endswith(
-        "of the server's notification queue in use"
-    )
+    assert found["notify queue"]["status"] == "ok"
+    assert found["notify queue"]["summary"].endswith("of the server's notification queue in use")
     assert {
         found[name]["status"]
         for name in ("encryption key", "legacy values", "legacy reads", "key ids")

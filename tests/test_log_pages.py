@@ -17,7 +17,7 @@ import msgspec
 import pytest
 
 import coding_agent_db as cadb
-from coding_agent_db.migrate import apply_pending, rollback_latest
+from coding_agent_db.migrate import apply_pending, migration_state, rollback_latest
 from coding_agent_db.sql import queries
 from tests.conftest import FreshDatabase, checks
 
@@ -191,6 +191,14 @@ async def test_a_merged_accounts_tasks_keep_their_sealed_pages(
     assert await cadb.get_task(user_id=user.id, task_id=task.id, conn=conn) is None
 
 
+def rollback_to_before_0040(url: str) -> list[str]:
+    """Roll back 0040 and every migration after it; returns their ids, newest first."""
+    newer = [m for m in migration_state(url).applied if m >= "0040"]
+    undone = rollback_latest(url, len(newer))
+    assert undone[-1] == "0040.create-task-log-pages"
+    return undone
+
+
 async def user_in(conn: cadb.Connection) -> cadb.User:
     identity = cadb.NewUser(
         provider="github", external_id=secrets.token_hex(8), access_token="t", username="someone"
@@ -202,8 +210,7 @@ async def test_the_migration_pages_an_existing_10k_entry_log(
     fresh_database: FreshDatabase,
 ) -> None:
     url = await asyncio.to_thread(fresh_database)
-    undone = await asyncio.to_thread(rollback_latest, url, 2)
-    assert undone == ["0041.seal-long-task-logs", "0040.create-task-log-pages"]
+    undone = await asyncio.to_thread(rollback_to_before_0040, url)
     pool = await cadb.create_pool(url)
     try:
         async with pool.acquire() as conn:
@@ -215,7 +222,7 @@ async def test_the_migration_pages_an_existing_10k_entry_log(
 
         applied = await asyncio.to_thread(apply_pending, url)
 
-        assert applied == ["0040.create-task-log-pages", "0041.seal-long-task-logs"]
+        assert applied == undone[::-1]
         async with pool.acquire() as conn:
             await assert_paged(conn, task.id, 10_000)
             await assert_paged(conn, short.id, 40)
@@ -250,7 +257,7 @@ async def test_rolling_back_0040_puts_every_entry_back_in_tasks_logs(
     finally:
         await pool.close()
 
-    await asyncio.to_thread(rollback_latest, url, 2)
+    await asyncio.to_thread(rollback_to_before_0040, url)
 
     raw = await asyncpg.connect(url)
     try:

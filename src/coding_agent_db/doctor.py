@@ -345,9 +345,9 @@ async def check_notification_queue(ctx: DoctorContext) -> Finding:
     usage: float = await queries.get_notification_queue_usage(ctx.connection())
     summary = f"{usage:.1%} of the server's notification queue in use"
     if usage < 0.5:
-        return Finding(check="notification queue", status="ok", summary=summary)
+        return Finding(check="notify queue", status="ok", summary=summary)
     return Finding(
-        check="notification queue",
+        check="notify queue",
         status="warn",
         summary=summary,
         advice="a session that LISTENs is holding a transaction open (pg_stat_activity, "

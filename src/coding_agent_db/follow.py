@@ -219,6 +219,7 @@ def listener() -> _Listener:
     return found
 
 
+@boundary
 def close_listener() -> None:
     """Close the running loop's listener connection; followers reconnect on their next read."""
     found = _listeners.pop(asyncio.get_running_loop(), None)

@@ -6,9 +6,10 @@ the open page of the log (its last 1 to 100 entries); a trigger seals full
 pages into ``task_log_pages`` in the same statement (migration 0040), so an
 append costs the same however long the log is. Reads join the pages back.
 
-Every entry is redacted (see ``redact``), truncated to ``MAX_LOG_MESSAGE_LENGTH`` and cleaned
-of characters PostgreSQL cannot store before it is stored: a log line never
-fails an agent run for being long or containing raw bytes.
+Every entry is redacted (see ``redact``), truncated to
+``MAX_LOG_MESSAGE_LENGTH`` and cleaned of characters PostgreSQL cannot store
+before it is stored: a log line never fails an agent run for being long or
+containing raw bytes.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 -- task_messages.user_id, new in step 03, is filled from each message's task,
--- 10000 messages per transaction in id order (the adopt module repeats this
--- step until it finds no more; the position is kept in a setting of the
--- session), so no transaction holds many row locks for long. A message whose
--- task changed owner meanwhile (the app's account merge) is corrected too.
+-- 10000 messages per transaction in id order, so no transaction holds many
+-- row locks for long. The adopt module repeats this step until no message is
+-- left, binding the last id of a batch as the start of the next (nothing is
+-- kept in the session, which a transaction-mode pooler may swap between
+-- batches). A message whose task changed owner meanwhile (the app's account
+-- merge) is corrected too.
 -- lock: ROW EXCLUSIVE on task_messages (row locks on one batch)
 -- scans: task_messages, tasks
 -- rewrites: none
--- repeat: until no rows change
+-- repeat: until no message is left
 
 SET LOCAL lock_timeout = '5s';
 
@@ -22,7 +24,7 @@ WITH batch AS (
             WHERE tasks.id = task_messages.task_id
         ) AS owner_id
     FROM task_messages
-    WHERE task_messages.id > coalesce(current_setting('adopt.backfill_07', true), '')
+    WHERE task_messages.id > %(after)s
     ORDER BY task_messages.id
     LIMIT 10000
 ),
@@ -34,7 +36,8 @@ filled AS (
     WHERE task_messages.id = batch.id
         AND task_messages.user_id IS DISTINCT FROM batch.owner_id
 )
--- One row while there were messages left to visit, none at the end.
-SELECT set_config('adopt.backfill_07', max(batch.id), false)
+-- The batch's last message id while there were messages left to visit
+-- (the next batch starts after it), no row at the end.
+SELECT max(batch.id) AS last_id
 FROM batch
 HAVING count(*) > 0;

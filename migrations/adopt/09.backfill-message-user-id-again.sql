@@ -6,7 +6,7 @@
 -- lock: ROW EXCLUSIVE on task_messages (row locks on one batch)
 -- scans: task_messages, tasks
 -- rewrites: none
--- repeat: until no rows change
+-- repeat: until no message is left
 
 SET LOCAL lock_timeout = '5s';
 
@@ -22,7 +22,7 @@ WITH batch AS (
             WHERE tasks.id = task_messages.task_id
         ) AS owner_id
     FROM task_messages
-    WHERE task_messages.id > coalesce(current_setting('adopt.backfill_09', true), '')
+    WHERE task_messages.id > %(after)s
     ORDER BY task_messages.id
     LIMIT 10000
 ),
@@ -34,7 +34,8 @@ filled AS (
     WHERE task_messages.id = batch.id
         AND task_messages.user_id IS DISTINCT FROM batch.owner_id
 )
--- One row while there were messages left to visit, none at the end.
-SELECT set_config('adopt.backfill_09', max(batch.id), false)
+-- The batch's last message id while there were messages left to visit
+-- (the next batch starts after it), no row at the end.
+SELECT max(batch.id) AS last_id
 FROM batch
 HAVING count(*) > 0;

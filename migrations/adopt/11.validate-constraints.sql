@@ -6,6 +6,8 @@
 -- scans: users, accounts, keys, tasks, task_messages, connectors, settings, api_tokens
 -- rewrites: none
 
+SET LOCAL lock_timeout = '5s';
+
 DO $$
 DECLARE
     pending record;

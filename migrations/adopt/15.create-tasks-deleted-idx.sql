@@ -14,6 +14,8 @@ BEGIN
         WHERE pg_index.indexrelid = to_regclass('public.tasks_deleted_idx')
             AND NOT pg_index.indisvalid
     ) THEN
+        -- Its own transaction (this file runs without one): a bounded wait.
+        SET LOCAL lock_timeout = '5s';
         DROP INDEX tasks_deleted_idx;
     END IF;
 END;

@@ -227,8 +227,15 @@ def _check(name: str) -> bytes:
 
 @contextmanager
 def _connect(url: str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+    """A connection that works through a transaction-mode pooler as well.
+
+    Nothing is set for the session (PgBouncer refuses the ``options`` startup
+    parameter, and a session ``SET`` would leak to other clients): each step
+    sets its own ``lock_timeout`` with ``SET LOCAL``. No server-side prepared
+    statements, which such a pooler mixes up between clients.
+    """
     with psycopg.connect(
-        url, autocommit=True, row_factory=dict_row, options="-c lock_timeout=5s"
+        url, autocommit=True, row_factory=dict_row, prepare_threshold=None
     ) as conn:
         yield conn
 
@@ -259,34 +266,48 @@ def _baseline_state(url: str, has_yoyo_journal: bool) -> int:
     return BASELINE - len(pending)
 
 
-def _last_rowcount(cursor: psycopg.Cursor[dict[str, Any]]) -> int:
-    """The rows changed by the last statement of a multi-statement execute."""
-    rowcount = cursor.rowcount
-    while cursor.nextset():
-        rowcount = cursor.rowcount
-    return rowcount
-
-
-def _run_once(conn: psycopg.Connection[dict[str, Any]], step: PlanStep) -> int:
-    """Run the step once; returns the rows its last statement changed."""
+def _run_once(conn: psycopg.Connection[dict[str, Any]], step: PlanStep) -> None:
+    """Run the step once: its statements one by one, or all in one transaction."""
     text = Path(step.path).read_text()
     if not step.transactional:
-        rowcount = 0
         for statement in text.split(STATEMENT_BREAKPOINT):
-            rowcount = _last_rowcount(conn.execute(statement.encode()))
-        return rowcount
+            conn.execute(statement.encode())
+        return
     released = "".join("\n" + (MIGRATIONS_DIR / name).read_text() for name in step.then)
     with conn.transaction():
-        return _last_rowcount(conn.execute((text + released).encode()))
+        conn.execute((text + released).encode())
+
+
+def _run_batch(conn: psycopg.Connection[dict[str, Any]], step: PlanStep, after: str) -> str | None:
+    """Run one batch of a repeated step from the key ``after``; the batch's last key, or None.
+
+    The position is bound client-side (several statements, one round trip),
+    never kept in the session: behind a transaction-mode pooler the next
+    batch may run on another server connection.
+    """
+    text = Path(step.path).read_text()
+    with conn.transaction(), psycopg.ClientCursor(conn) as cursor:
+        cursor.execute(text.encode(), {"after": after})
+        while cursor.nextset():  # the last statement's result: the batch's last key
+            pass
+        row = cursor.fetchone()
+    return None if row is None else str(row["last_id"])
 
 
 def _run_step(conn: psycopg.Connection[dict[str, Any]], step: PlanStep) -> StepRun:
     started = time.perf_counter()
     runs = retries = 0
-    while True:
+    after = ""  # a repeated step's position: the last key of its previous batch
+    done = False
+    while not done:
         for attempt in range(LOCK_RETRIES + 1):
             try:
-                changed = _run_once(conn, step)
+                if step.repeat:
+                    last = _run_batch(conn, step, after)
+                    done, after = last is None, last or after
+                else:
+                    _run_once(conn, step)
+                    done = True
                 break
             except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as exc:
                 # Busy tables: the step's transaction was rolled back whole; try again.
@@ -298,8 +319,6 @@ def _run_step(conn: psycopg.Connection[dict[str, Any]], step: PlanStep) -> StepR
                 retries += 1
                 time.sleep(2**attempt)
         runs += 1
-        if not step.repeat or changed <= 0:
-            break
     return StepRun(
         name=step.name,
         seconds=time.perf_counter() - started,

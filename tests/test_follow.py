@@ -230,3 +230,24 @@ async def test_a_listener_through_a_pooler_is_refused_naming_the_setting(
 
     assert "POSTGRES_LISTEN_URL goes through a pooler" in str(raised.value)
     assert pgbouncer_listen_url not in str(raised.value)
+
+
+@pytest.mark.parametrize("ticks", [0, 1, 2, 3])
+async def test_a_follower_cancelled_as_it_is_woken_stops(roomy: cadb.User, ticks: int) -> None:
+    # A notification and the caller's cancellation in the same moment: the cancellation
+    # must win (Python 3.11's asyncio.wait_for returns the wake-up instead, and the
+    # follower goes on waiting for ever).
+    task = await cadb.create_task(user_id=roomy.id, task=cadb.NewTask(prompt="cancel me"))
+    stream = cadb.follow_task_logs(user_id=roomy.id, task_id=task.id, after=1)
+    reading = asyncio.create_task(anext(stream))
+    await listening()  # the follower's feed is registered before its listener connects
+    feeds = follow.listener().feeds[("task", task.id)]
+    await asyncio.sleep(0.1)  # the follower's first read is done: it waits to be woken
+    for feed in feeds.values():
+        feed.wake()
+    for _ in range(ticks):
+        await asyncio.sleep(0)
+    reading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(reading, 5)
+    await stream.aclose()

@@ -112,7 +112,8 @@ def positive(text: str) -> int:
 
 async def _with_connection(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
     """Run ``work(conn)`` on a connection to ``url`` set up like the package's pool."""
-    pool = await asyncio.wait_for(create_pool(url), CONNECT_TIMEOUT)
+    async with asyncio.timeout(CONNECT_TIMEOUT):
+        pool = await create_pool(url)
     try:
         async with pool.acquire() as conn:
             return await work(conn)
@@ -245,7 +246,8 @@ _MARKS = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
 
 async def _doctor(url: str) -> list[Finding]:
     try:
-        pool = await asyncio.wait_for(create_pool(url), CONNECT_TIMEOUT)
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            pool = await create_pool(url)
     except Exception as exc:  # any reason the server cannot be reached is the finding
         reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
         return await run_checks(DoctorContext(url=url, conn=None, connect_error=reason))

@@ -252,8 +252,11 @@ async def _follow(
                 yield new
             if ended:
                 return
+            # asyncio.timeout, not wait_for: in Python 3.11 wait_for returns a wake-up
+            # that lands with the caller's cancellation and drops the cancellation.
             try:
-                await asyncio.wait_for(follower.woken.wait(), safety_net)
+                async with asyncio.timeout(safety_net):
+                    await follower.woken.wait()
             except TimeoutError:
                 feed.wake()  # the safety net: read again, notified or not
     finally:

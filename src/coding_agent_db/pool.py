@@ -389,7 +389,8 @@ class _LoopPool:
             yield
         finally:
             try:
-                await asyncio.wait_for(self.pool.close(), _CLOSE_TIMEOUT)
+                async with asyncio.timeout(_CLOSE_TIMEOUT):
+                    await self.pool.close()
             except TimeoutError:
                 self.pool.terminate()
             except asyncio.CancelledError:

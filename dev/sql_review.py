@@ -139,6 +139,7 @@ def parameters_by_name() -> dict[str, Any]:
         "after": 990,
         "logs_after": 0,
         "after_id": "",
+        "after_user_id": "",
         "batch_size": 500,
         "entries": [{"type": "info", "message": "review", "timestamp": NOW.isoformat()}],
         "delta": " and more",
@@ -172,6 +173,7 @@ def parameters_by_name() -> dict[str, Any]:
         "current_sub_agent": "tester",
         "older_than": timedelta(days=30),
         "ids": batch,
+        "user_ids": batch,
         "access_tokens": ["v1:0a1b2c3d:dG9rZW4"] * len(batch),
         "refresh_tokens": [None] * len(batch),
         "key_values": ["v1:0a1b2c3d:a2V5"] * len(batch),
@@ -201,15 +203,24 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "create_api_token": {"token_hash": hashlib.sha256(b"review-new-token").hexdigest()},
     "get_key": {"provider": "anthropic"},
     "delete_key": {"provider": "anthropic"},
-    "get_user_by_provider": {"provider": "github"},
+    "get_user_identity": {"provider": "github"},
     "create_user": {"user_id": "review-new-user", "provider": "github", "external_id": "new"},
     "create_connector": {"status": "connected"},
     "update_connector": {"status": "connected"},
     "update_connector_status": {"status": "disconnected"},
-    # The batch updates of key rotation take ids of their own table.
-    "update_account_secrets": {"ids": [f"u{n:06d}-gh" for n in range(1, 1001, 2)]},
-    "update_key_secrets": {"ids": [f"u{n:06d}-anthropic" for n in range(1, 501)]},
-    "update_connector_secrets": {"ids": [f"u{n:06d}-c3" for n in range(1, 501)]},
+    # The batch updates of key rotation take (user_id, id) keys of their own table.
+    "update_account_secrets": {
+        "user_ids": [f"u{n:06d}" for n in range(1, 1001, 2)],
+        "ids": [f"u{n:06d}-gh" for n in range(1, 1001, 2)],
+    },
+    "update_key_secrets": {
+        "user_ids": [f"u{n:06d}" for n in range(1, 501)],
+        "ids": [f"u{n:06d}-anthropic" for n in range(1, 501)],
+    },
+    "update_connector_secrets": {
+        "user_ids": [f"u{n:06d}" for n in range(1, 501)],
+        "ids": [f"u{n:06d}-c3" for n in range(1, 501)],
+    },
     "update_task_status": {"status": "processing"},
     # Every seeded user has anthropic and openai keys: move one they lack.
     "move_keys": {"providers": ["gemini"], "key_values": ["v1:0a1b2c3d:a2V5"]},

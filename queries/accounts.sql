@@ -89,8 +89,8 @@ RETURNING id;
 SELECT count(*)
 FROM accounts;
 
--- name: list_account_secrets(after_id, batch_size)
--- Unscoped (maintenance: key rotation): lock and list the next batch of accounts' encrypted tokens, by id.
+-- name: list_account_secrets(after_user_id, after_id, batch_size)
+-- Unscoped (maintenance: key rotation): lock and list the next batch of accounts' encrypted tokens, by user and id.
 SELECT
     id,
     user_id,
@@ -98,21 +98,22 @@ SELECT
     access_token,
     refresh_token
 FROM accounts
-WHERE id > :after_id
-ORDER BY id
+WHERE (user_id, id) > (:after_user_id, :after_id)
+ORDER BY user_id, id
 LIMIT :batch_size
 FOR NO KEY UPDATE;
 
--- name: update_account_secrets(ids, access_tokens, refresh_tokens)$
+-- name: update_account_secrets(user_ids, ids, access_tokens, refresh_tokens)$
 -- Unscoped (maintenance: key rotation): store re-encrypted tokens of a batch of accounts; returns the count.
 WITH updated AS (
     UPDATE accounts
     SET
         access_token = batch.access_token,
         refresh_token = batch.refresh_token
-    FROM unnest(:ids::text[], :access_tokens::text[], :refresh_tokens::text[])
-            AS batch (id, access_token, refresh_token)
-    WHERE accounts.id = batch.id
+    FROM unnest(:user_ids::text[], :ids::text[], :access_tokens::text[], :refresh_tokens::text[])
+            AS batch (user_id, id, access_token, refresh_token)
+    WHERE accounts.user_id = batch.user_id
+        AND accounts.id = batch.id
     RETURNING accounts.id
 )
 

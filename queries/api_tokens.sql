@@ -82,16 +82,26 @@ WHERE user_id = :user_id
     AND id = :token_id
 RETURNING id;
 
--- name: authenticate_api_token(token_hash)^
--- Unscoped (authentication entry point): find the owner of an unexpired token by its hash and record the use, in one statement.
+-- name: get_api_token_owner(token_hash)^
+-- Unscoped (authentication entry point): the user and token a token hash belongs to, by the hash alone.
+SELECT
+    user_id,
+    token_id
+FROM api_token_hashes
+WHERE token_hash = :token_hash;
+
+-- name: authenticate_api_token(user_id, token_id, token_hash)^
+-- Record the use of the user's unexpired token of this hash and return its owner; None if it expired or is gone.
 UPDATE api_tokens
 SET
     last_used_at = now(),
     updated_at = now()
 FROM users
-WHERE api_tokens.token_hash = :token_hash
+WHERE api_tokens.user_id = :user_id
+    AND api_tokens.id = :token_id
+    AND api_tokens.token_hash = :token_hash
     AND (api_tokens.expires_at IS NULL OR api_tokens.expires_at > now())
-    AND users.id = api_tokens.user_id
+    AND users.id = :user_id
 RETURNING
     users.id,
     users.provider,

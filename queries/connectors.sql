@@ -145,29 +145,30 @@ RETURNING id;
 SELECT count(*)
 FROM connectors;
 
--- name: list_connector_secrets(after_id, batch_size)
--- Unscoped (maintenance: key rotation): lock and list the next batch of MCP servers' encrypted secrets, by id.
+-- name: list_connector_secrets(after_user_id, after_id, batch_size)
+-- Unscoped (maintenance: key rotation): lock and list the next batch of MCP servers' encrypted secrets, by user and id.
 SELECT
     id,
     user_id,
     oauth_client_secret,
     env
 FROM connectors
-WHERE id > :after_id
-ORDER BY id
+WHERE (user_id, id) > (:after_user_id, :after_id)
+ORDER BY user_id, id
 LIMIT :batch_size
 FOR NO KEY UPDATE;
 
--- name: update_connector_secrets(ids, oauth_client_secrets, envs)$
+-- name: update_connector_secrets(user_ids, ids, oauth_client_secrets, envs)$
 -- Unscoped (maintenance: key rotation): store re-encrypted secrets of a batch of MCP servers; returns the count.
 WITH updated AS (
     UPDATE connectors
     SET
         oauth_client_secret = batch.oauth_client_secret,
         env = batch.env
-    FROM unnest(:ids::text[], :oauth_client_secrets::text[], :envs::text[])
-            AS batch (id, oauth_client_secret, env)
-    WHERE connectors.id = batch.id
+    FROM unnest(:user_ids::text[], :ids::text[], :oauth_client_secrets::text[], :envs::text[])
+            AS batch (user_id, id, oauth_client_secret, env)
+    WHERE connectors.user_id = batch.user_id
+        AND connectors.id = batch.id
     RETURNING connectors.id
 )
 

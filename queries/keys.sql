@@ -64,26 +64,27 @@ RETURNING id;
 SELECT count(*)
 FROM keys;
 
--- name: list_key_secrets(after_id, batch_size)
--- Unscoped (maintenance: key rotation): lock and list the next batch of encrypted keys, by id.
+-- name: list_key_secrets(after_user_id, after_id, batch_size)
+-- Unscoped (maintenance: key rotation): lock and list the next batch of encrypted keys, by user and id.
 SELECT
     id,
     user_id,
     provider,
     value
 FROM keys
-WHERE id > :after_id
-ORDER BY id
+WHERE (user_id, id) > (:after_user_id, :after_id)
+ORDER BY user_id, id
 LIMIT :batch_size
 FOR NO KEY UPDATE;
 
--- name: update_key_secrets(ids, key_values)$
+-- name: update_key_secrets(user_ids, ids, key_values)$
 -- Unscoped (maintenance: key rotation): store re-encrypted values of a batch of keys; returns the count.
 WITH updated AS (
     UPDATE keys
     SET value = batch.value
-    FROM unnest(:ids::text[], :key_values::text[]) AS batch (id, value)
-    WHERE keys.id = batch.id
+    FROM unnest(:user_ids::text[], :ids::text[], :key_values::text[]) AS batch (user_id, id, value)
+    WHERE keys.user_id = batch.user_id
+        AND keys.id = batch.id
     RETURNING keys.id
 )
 

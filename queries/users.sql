@@ -17,47 +17,39 @@ SELECT
 FROM users
 WHERE id = :user_id;
 
--- name: get_user_by_provider(provider, external_id)^
--- Unscoped (authentication entry point): find who is signing in by their provider identity.
-SELECT
-    id,
-    provider,
-    external_id,
-    scope,
-    username,
-    email,
-    name,
-    avatar_url,
-    created_at,
-    updated_at,
-    last_login_at
-FROM users
+-- name: get_user_identity(provider, external_id)^
+-- Unscoped (authentication entry point): the user who signs in with this provider identity, by the identity alone.
+SELECT user_id
+FROM user_identities
 WHERE provider = :provider
     AND external_id = :external_id;
 
--- name: get_user_by_github_account(external_user_id)^
--- Unscoped (authentication entry point): find the user a GitHub account is linked to (oldest link first).
-SELECT
-    users.id,
-    users.provider,
-    users.external_id,
-    users.scope,
-    users.username,
-    users.email,
-    users.name,
-    users.avatar_url,
-    users.created_at,
-    users.updated_at,
-    users.last_login_at
-FROM accounts
-INNER JOIN users ON users.id = accounts.user_id
-WHERE accounts.provider = 'github'
-    AND accounts.external_user_id = :external_user_id
-ORDER BY accounts.created_at, accounts.id
+-- name: get_account_identity(external_user_id)^
+-- Unscoped (authentication entry point): the user a GitHub account is linked to (oldest link first), by the account's identity alone.
+SELECT user_id
+FROM account_identities
+WHERE provider = 'github'
+    AND external_user_id = :external_user_id
+ORDER BY linked_at, account_id
 LIMIT 1;
 
 -- name: create_user(user_id, provider, external_id, access_token, refresh_token, scope, username, email, name, avatar_url)^
--- Create a user; None if the provider identity already exists (a concurrent first sign-in won).
+-- Create a user and their sign-in identity; None if the identity is taken (a concurrent first sign-in won: this waited for it to commit).
+WITH identity AS (
+    INSERT INTO user_identities (
+        provider,
+        external_id,
+        user_id
+    )
+    VALUES (
+        :provider,
+        :external_id,
+        :user_id
+    )
+    ON CONFLICT (provider, external_id) DO NOTHING
+    RETURNING user_id
+)
+
 INSERT INTO users (
     id,
     provider,
@@ -70,8 +62,8 @@ INSERT INTO users (
     name,
     avatar_url
 )
-VALUES (
-    :user_id,
+SELECT
+    identity.user_id,
     :provider,
     :external_id,
     :access_token,
@@ -81,8 +73,7 @@ VALUES (
     :email,
     :name,
     :avatar_url
-)
-ON CONFLICT (provider, external_id) DO NOTHING
+FROM identity
 RETURNING
     id,
     provider,

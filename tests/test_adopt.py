@@ -8,6 +8,7 @@ and checks the outcome through the public API.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import random
@@ -214,8 +215,14 @@ async def test_adopted_schema_is_the_fresh_schema_of_0001_to_0010_plus_the_shims
     expected = await fingerprint(fresh)
     differing = {key for key in expected if adopted[key] != expected[key]}
     # The shims for the app, and nothing else: two triggers with their
-    # functions, and the composite message key's ON UPDATE CASCADE.
-    assert differing == {"constraints", "functions", "triggers"}
+    # functions, the composite message key's ON UPDATE CASCADE, and unique
+    # indexes on id alone for the app's writes by id.
+    assert differing == {"constraints", "functions", "triggers", "indexes"}
+    extra_indexes = {i[1] for i in adopted["indexes"]} - {i[1] for i in expected["indexes"]}
+    assert extra_indexes == {
+        f"{table}_id_key"
+        for table in ("tasks", "task_messages", "connectors", "accounts", "api_tokens")
+    }
     assert [t[0] for t in adopted["triggers"]] == [
         "task_messages_fill_user_id",
         "tasks_default_max_duration",
@@ -571,6 +578,82 @@ async def test_the_apps_own_writes_still_work_after_adoption(
     task = await cadb.get_task(user_id=second.id, task_id=bare, conn=pool)
     assert task is not None
     assert (task.max_duration, task.selected_agent, task.enable_browser) == (300, "claude", False)
+
+
+async def test_while_the_app_shares_the_database_ids_stay_unique_and_its_new_rows_are_found(
+    app_database: str, pool_for: Callable[[str], Any]
+) -> None:
+    data = await fill_app_data(app_database, users=2, tasks_per_user=1)
+    await run_adopt(app_database)
+    first, second = data.users
+    pool = await pool_for(app_database)
+    # The app writes tasks by id alone: no other user may take an id (step 24's shim).
+    with pytest.raises(cadb.ValidationError) as caught:
+        await cadb.create_task(
+            user_id=second.id, task=cadb.NewTask(id=first.task_ids[0], prompt="p"), conn=pool
+        )
+    assert caught.value.field == "id"
+
+    # Rows the app inserts now are indexed by the identity tables' triggers (0053).
+    signed_in, linked, token_owner = app_id(), app_id(), app_id()
+    raw_token = os.urandom(32).hex()
+    conn = await asyncpg.connect(app_database)
+    try:
+        now = datetime.now(UTC)
+        for user_id, external_id in (
+            (signed_in, "app-1"),
+            (linked, "app-2"),
+            (token_owner, "app-3"),
+        ):
+            await checks.app_insert_user(
+                conn,
+                id=user_id,
+                provider="vercel",
+                external_id=external_id,
+                access_token="00:00",
+                refresh_token=None,
+                username="app",
+                email=None,
+                created_at=now,
+            )
+        await checks.app_insert_account(
+            conn,
+            id=app_id(),
+            user_id=linked,
+            external_user_id="777",
+            access_token="00:00",
+            username="octo",
+        )
+        await checks.app_insert_api_token(
+            conn,
+            id=app_id(),
+            user_id=token_owner,
+            name="app",
+            token_hash=hashlib.sha256(raw_token.encode()).hexdigest(),
+            token_prefix=raw_token[:8],
+        )
+        # The app's select-then-insert race: the second sign-in of one identity fails.
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await checks.app_insert_user(
+                conn,
+                id=app_id(),
+                provider="vercel",
+                external_id="app-1",
+                access_token="00:00",
+                refresh_token=None,
+                username="app",
+                email=None,
+                created_at=now,
+            )
+    finally:
+        await conn.close()
+    again = cadb.NewUser(provider="vercel", external_id="app-1", access_token="t", username="a")
+    assert (await cadb.upsert_user(again, conn=pool)).id == signed_in
+    through = cadb.NewUser(provider="github", external_id="777", access_token="t", username="o")
+    assert (await cadb.upsert_user(through, conn=pool)).id == linked
+    owner = await cadb.authenticate_api_token(raw_token, conn=pool)
+    assert owner is not None
+    assert owner.id == token_owner
 
 
 # ---------------------------------------------------------------- reading what others wrote

@@ -107,7 +107,7 @@ async def test_a_mistyped_token_is_refused_without_a_query(
     async with recorded_queries(conn) as sent:
         owner = await cadb.authenticate_api_token(raw, conn=conn)
     assert owner is not None
-    assert len(sent) == 1
+    assert len(sent) == 2
 
 
 async def test_only_the_hash_and_a_display_prefix_are_stored(
@@ -218,7 +218,7 @@ async def test_creating_a_token_for_an_unknown_user_raises_not_found(
 # ---------------------------------------------------------------- authentication
 
 
-async def test_authenticating_returns_the_owner_and_records_use_in_one_statement(
+async def test_authenticating_reads_the_hash_then_records_use_in_one_statement_of_the_owner(
     conn: cadb.Connection, user: cadb.User
 ) -> None:
     created = await cadb.create_api_token(user_id=user.id, name="ci", conn=conn)
@@ -228,7 +228,11 @@ async def test_authenticating_returns_the_owner_and_records_use_in_one_statement
         owner = await cadb.authenticate_api_token(created.raw_token, conn=conn)
 
     assert owner == await cadb.get_user(user_id=user.id, conn=conn)
-    assert len(sent) == 1
+    # The hash's owner (one key of api_token_hashes), then one statement of that user.
+    assert [statement.split("\n", 1)[0] for statement in sent] == [
+        "/* coding_agent_db:get_api_token_owner */",
+        "/* coding_agent_db:authenticate_api_token */",
+    ]
     stored = await checks.get_raw_token(conn, token_id=created.token.id)
     assert stored["last_used_at"] is not None
 
@@ -346,7 +350,7 @@ async def test_typescript_app_tokens_still_authenticate(
 
     assert owner is not None
     assert owner.id == user.id
-    assert len(sent) == 1
+    assert len(sent) == 2
     assert (await checks.get_raw_token(conn, token_id=token_id))["last_used_at"] is not None
     assert await cadb.authenticate_api_token(raw.upper(), conn=conn) is None
 

@@ -383,7 +383,7 @@ async def test_a_task_refused_by_the_limit_leaves_no_prompt_message(
     assert await used(user.id, conn) == 0
 
 
-async def test_a_caller_supplied_task_id_is_used_and_must_be_unique(
+async def test_a_caller_supplied_task_id_is_used_and_unique_per_user(
     conn: cadb.Connection, user: cadb.User, other_user: cadb.User
 ) -> None:
     task_id = f"client-{new_id()}"
@@ -391,13 +391,21 @@ async def test_a_caller_supplied_task_id_is_used_and_must_be_unique(
         user_id=user.id, task=cadb.NewTask(id=task_id, prompt="p"), conn=conn
     )
     assert task.id == task_id
-    for owner in (user, other_user):
-        with pytest.raises(cadb.ValidationError) as caught:
-            await cadb.create_task(
-                user_id=owner.id, task=cadb.NewTask(id=task_id, prompt="again"), conn=conn
-            )
-        assert caught.value.field == "id"
-    assert await used(other_user.id, conn) == 0
+    with pytest.raises(cadb.ValidationError) as caught:
+        await cadb.create_task(
+            user_id=user.id, task=cadb.NewTask(id=task_id, prompt="again"), conn=conn
+        )
+    assert caught.value.field == "id"
+    assert await used(user.id, conn) == 1
+    # A task is keyed by its user and id (the key a schema distributed by user
+    # can keep): another user's task of the same id is theirs alone.
+    theirs = await cadb.create_task(
+        user_id=other_user.id, task=cadb.NewTask(id=task_id, prompt="theirs"), conn=conn
+    )
+    assert (theirs.id, theirs.user_id) == (task_id, other_user.id)
+    mine = await cadb.get_task(user_id=user.id, task_id=task_id, conn=conn)
+    assert mine is not None
+    assert mine.prompt == "p"
     assert [t.id for t in await cadb.list_tasks(user_id=user.id, conn=conn)] == [task_id]
 
 

@@ -210,14 +210,16 @@ async def test_the_migration_pages_an_existing_10k_entry_log(
     fresh_database: FreshDatabase,
 ) -> None:
     url = await asyncio.to_thread(fresh_database)
-    undone = await asyncio.to_thread(rollback_to_before_0040, url)
     pool = await cadb.create_pool(url)
     try:
         async with pool.acquire() as conn:
             user = await user_in(conn)
             task = await new_task(user, conn)
-            await checks.fill_raw_task_log(conn, task_id=task.id, entry_count=10_000)
             short = await new_task(user, conn)
+        undone = await asyncio.to_thread(rollback_to_before_0040, url)
+        async with pool.acquire() as conn:
+            # Logs as they were before 0040: one array in tasks.logs.
+            await checks.fill_raw_task_log(conn, task_id=task.id, entry_count=10_000)
             await checks.fill_raw_task_log(conn, task_id=short.id, entry_count=40)
 
         applied = await asyncio.to_thread(apply_pending, url)

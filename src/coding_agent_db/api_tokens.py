@@ -191,13 +191,19 @@ async def revoke_api_token(*, user_id: UserId, token_id: RowId, conn: Conn | Non
 async def authenticate_api_token(raw: object, *, conn: Conn | None = None) -> User | None:
     """The owner of an unexpired token, recording its use; an authentication entry point.
 
-    One statement matches the hash, refuses expiry and sets last_used_at and
-    updated_at (as the app does).
-    Malformed input (wrong shape or checksum) returns None without a query.
+    Two statements: the hash's owner (``api_token_hashes``), then one
+    statement of that user that refuses expiry and sets last_used_at and
+    updated_at (as the app does). Malformed input (wrong shape or checksum)
+    returns None without a query.
     """
     if not isinstance(raw, str) or not is_well_formed(raw):
         return None
-    row = await queries.authenticate_api_token(await db(conn), token_hash=token_hash(raw))
+    digest = token_hash(raw)
+    target = await db(conn)
+    owner = await queries.get_api_token_owner(target, token_hash=digest)
+    if owner is None:
+        return None
+    row = await queries.authenticate_api_token(target, token_hash=digest, **owner)
     return None if row is None else from_row(row, User)
 
 

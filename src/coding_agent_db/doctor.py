@@ -24,6 +24,7 @@ from coding_agent_db.migrate import MigrationState, migration_state
 from coding_agent_db.models import Model
 from coding_agent_db.pool import Conn, check_pooling, pooler_in_front
 from coding_agent_db.rotation import _TABLES as SECRET_TABLES
+from coding_agent_db.rotation import first_position
 from coding_agent_db.sql import queries
 from coding_agent_db.status import SecretCount, migration_lock, secret_counts
 
@@ -197,7 +198,7 @@ async def check_encryption_key(ctx: DoctorContext) -> Finding:
         rows = [
             row
             async for row in getattr(queries, table.list_query)(
-                conn, after_id="", batch_size=SAMPLE_PER_TABLE
+                conn, batch_size=SAMPLE_PER_TABLE, **first_position(table)
             )
         ]
         for row in rows:

@@ -141,14 +141,12 @@ async def connect_github_account(
     there is no such user.
     """
     async with transaction(conn) as tx:
-        owner = await queries.get_user_by_github_account(
-            tx, external_user_id=account.external_user_id
-        )
-        if owner is None or owner["id"] == user_id:
+        owner = await queries.get_account_identity(tx, external_user_id=account.external_user_id)
+        if owner is None or owner["user_id"] == user_id:
             linked = await link_account(user_id=user_id, account=account, conn=tx)
             return GitHubConnection(account=linked, merged_user_id=None)
 
-        old_user_id: str = owner["id"]
+        old_user_id: str = owner["user_id"]
         account_id = await queries.lock_github_account(
             tx, user_id=old_user_id, external_user_id=account.external_user_id
         )

@@ -66,6 +66,8 @@ class _Table(NamedTuple):
     update_params: tuple[str, ...]
     context: Callable[[Any, str], SecretContext]
     legacy_count_query: str
+    by_user: bool = True
+    """Rows are keyed (user_id, id) and listed in that order; users by id alone."""
 
 
 _TABLES = (
@@ -78,6 +80,7 @@ _TABLES = (
         ("access_tokens", "refresh_tokens"),
         lambda row, column: user_context(row["id"], column),
         "count_legacy_user_secrets",
+        by_user=False,
     ),
     _Table(
         "accounts",
@@ -126,6 +129,18 @@ def _rotated(stored: str | None, context: SecretContext, ring: Keyring, verify: 
     return ring.encrypt(ring.decrypt(stored, context), context)
 
 
+def first_position(table: _Table) -> dict[str, str]:
+    """The keyset position before a table's first row."""
+    return {"after_user_id": "", "after_id": ""} if table.by_user else {"after_id": ""}
+
+
+def position_after(table: _Table, row: Any) -> dict[str, str]:
+    """The keyset position after ``row``."""
+    if table.by_user:
+        return {"after_user_id": row["user_id"], "after_id": row["id"]}
+    return {"after_id": row["id"]}
+
+
 @boundary
 async def count_legacy_secrets(*, conn: Conn | None = None) -> int:
     """How many stored secrets are still in the legacy (unauthenticated) format, across all users.
@@ -161,18 +176,18 @@ async def rotate_keys(
     done = rewritten = 0
     unreadable: list[str] = []
     for table in _TABLES:
-        after_id = ""
+        position = first_position(table)
         while True:
             async with transaction(conn) as tx:
                 rows = [
                     row
                     async for row in getattr(queries, table.list_query)(
-                        tx, after_id=after_id, batch_size=batch_size
+                        tx, batch_size=batch_size, **position
                     )
                 ]
                 if not rows:
                     break
-                ids: list[str] = []
+                changed: list[Any] = []
                 columns: list[list[str | None]] = [[] for _ in table.columns]
                 for row in rows:
                     new_values = []
@@ -185,15 +200,18 @@ async def rotate_keys(
                             unreadable.append(f"{table.name}.{column}:{row['id']}")
                             new_values.append(None)
                     if any(value is not None for value in new_values):
-                        ids.append(row["id"])
+                        changed.append(row)
                         for values, column, new in zip(
                             columns, table.columns, new_values, strict=True
                         ):
                             values.append(row[column] if new is None else new)
-                if ids:
-                    params = dict(zip(table.update_params, columns, strict=True))
-                    rewritten += await getattr(queries, table.update_query)(tx, ids=ids, **params)
-            after_id = rows[-1]["id"]
+                if changed:
+                    params: dict[str, Any] = dict(zip(table.update_params, columns, strict=True))
+                    params["ids"] = [row["id"] for row in changed]
+                    if table.by_user:
+                        params["user_ids"] = [row["user_id"] for row in changed]
+                    rewritten += await getattr(queries, table.update_query)(tx, **params)
+            position = position_after(table, rows[-1])
             done += len(rows)
             if on_progress is not None:
                 on_progress(done, max(total, done))

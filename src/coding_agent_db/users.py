@@ -73,25 +73,25 @@ async def upsert_user(identity: NewUser, *, conn: Conn | None = None) -> User:
     """
     async with transaction(conn) as tx:
         while True:
-            row = await queries.get_user_by_provider(
+            known = await queries.get_user_identity(
                 tx, provider=identity.provider, external_id=identity.external_id
             )
-            if row is not None:
-                user_id = row["id"]
+            if known is not None:
+                user_id = known["user_id"]
                 updated = await queries.update_user_sign_in(
                     tx, user_id=user_id, **_stored_profile(identity, user_id)
                 )
                 return from_row(updated, User)
 
             if identity.provider == "github":
-                row = await queries.get_user_by_github_account(
+                linked = await queries.get_account_identity(
                     tx, external_user_id=identity.external_id
                 )
-                if row is not None:
+                if linked is not None:
                     # Like the app: the login is recorded, the link (and its
                     # refresh token, expiry and scope) is left as it is.
                     return from_row(
-                        await queries.update_user_last_login(tx, user_id=row["id"]), User
+                        await queries.update_user_last_login(tx, user_id=linked["user_id"]), User
                     )
 
             user_id = new_id()
@@ -104,8 +104,9 @@ async def upsert_user(identity: NewUser, *, conn: Conn | None = None) -> User:
             )
             if created is not None:
                 return from_row(created, User)
-            # A concurrent sign-in created this identity first; ON CONFLICT
-            # waited for it to commit, so the lookup above now finds it.
+            # A concurrent sign-in created this identity first; its insert
+            # into user_identities waited for that to commit, so the lookup
+            # above now finds it.
 
 
 @boundary
@@ -119,10 +120,13 @@ async def get_user(*, user_id: UserId, conn: Conn | None = None) -> User | None:
 async def get_user_by_provider(
     *, provider: AuthProvider, external_id: LookupText, conn: Conn | None = None
 ) -> User | None:
-    """The user who signs in with this provider identity; an authentication entry point."""
-    row = await queries.get_user_by_provider(
-        await db(conn), provider=provider, external_id=external_id
-    )
+    """The user who signs in with this provider identity; an authentication entry point.
+
+    Two reads: the identity (``user_identities``), then the user.
+    """
+    target = await db(conn)
+    known = await queries.get_user_identity(target, provider=provider, external_id=external_id)
+    row = None if known is None else await queries.get_user(target, user_id=known["user_id"])
     return None if row is None else from_row(row, User)
 
 
@@ -130,10 +134,13 @@ async def get_user_by_provider(
 async def get_user_by_github_account(
     *, external_user_id: LookupText, conn: Conn | None = None
 ) -> User | None:
-    """The user this GitHub account is linked to; an authentication entry point."""
-    row = await queries.get_user_by_github_account(
-        await db(conn), external_user_id=external_user_id
-    )
+    """The user this GitHub account is linked to (oldest link first); an authentication entry point.
+
+    Two reads: the account's identity (``account_identities``), then the user.
+    """
+    target = await db(conn)
+    linked = await queries.get_account_identity(target, external_user_id=external_user_id)
+    row = None if linked is None else await queries.get_user(target, user_id=linked["user_id"])
     return None if row is None else from_row(row, User)
 
 

@@ -172,3 +172,16 @@ FROM (
     UNION ALL
     SELECT to_jsonb(api_tokens)::text FROM api_tokens WHERE user_id = :user_id
 ) AS owned;
+
+-- name: list_index_keys()
+-- Every index of the public tables: its table, its first key column and its predicate.
+SELECT
+    index_class.relname AS index_name,
+    table_class.relname AS table_name,
+    pg_get_indexdef(pg_index.indexrelid, 1, true) AS first_column,
+    pg_get_expr(pg_index.indpred, pg_index.indrelid, true) AS predicate
+FROM pg_index
+INNER JOIN pg_class AS index_class ON index_class.oid = pg_index.indexrelid
+INNER JOIN pg_class AS table_class ON table_class.oid = pg_index.indrelid
+INNER JOIN pg_namespace ON pg_namespace.oid = table_class.relnamespace
+WHERE pg_namespace.nspname = 'public';

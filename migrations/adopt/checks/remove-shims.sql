@@ -1,10 +1,12 @@
 -- Once the TypeScript app no longer writes to the database, the shims of
 -- adoption go: the triggers that fill task_messages.user_id and default
--- tasks.max_duration (step 04) and the ON UPDATE CASCADE of
--- task_messages_task_fkey (step 08), which becomes the plain key of 0005. The schema is then exactly that of migrations 0001-0010.
--- Safe to run on any database at 0010 (a fresh one has neither shim). Meant
--- to become a numbered migration when the app is retired.
--- lock: SHARE ROW EXCLUSIVE on task_messages, tasks (brief); the key is re-added NOT VALID and validated
+-- tasks.max_duration (step 04), the ON UPDATE CASCADE of
+-- task_messages_task_fkey (step 08), which becomes the plain key of 0005,
+-- and the unique indexes on id alone (step 24). The schema is then exactly
+-- that of this package's migrations. Safe to run on any database at 0010 or
+-- later (a fresh one has no shim). Meant to become a numbered migration when
+-- the app is retired.
+-- lock: SHARE ROW EXCLUSIVE on task_messages, tasks (brief); ACCESS EXCLUSIVE on each table of an id index while it is dropped; the key is re-added NOT VALID and validated
 
 SET LOCAL lock_timeout = '5s';
 
@@ -36,3 +38,13 @@ BEGIN
     END IF;
 END;
 $$;
+
+DROP INDEX IF EXISTS tasks_id_key;
+
+DROP INDEX IF EXISTS task_messages_id_key;
+
+DROP INDEX IF EXISTS connectors_id_key;
+
+DROP INDEX IF EXISTS accounts_id_key;
+
+DROP INDEX IF EXISTS api_tokens_id_key;

@@ -5,7 +5,7 @@
 -- node. So each gets a small table keyed by the identity itself:
 --
 --   user_identities     (provider, external_id)            -> user_id
---   account_identities  (provider, external_user_id, user) -> account
+--   account_identities  (provider, external_user_id, account) -> user_id
 --   api_token_hashes    (token_hash)                       -> user_id, token
 --
 -- A lookup is one read by that key, then queries of one user. Each is
@@ -42,7 +42,7 @@ CREATE TABLE account_identities (
     user_id text NOT NULL,
     account_id text NOT NULL,
     linked_at timestamptz NOT NULL,
-    CONSTRAINT account_identities_pkey PRIMARY KEY (provider, external_user_id, user_id),
+    CONSTRAINT account_identities_pkey PRIMARY KEY (provider, external_user_id, account_id),
     CONSTRAINT account_identities_account_fkey FOREIGN KEY (user_id, account_id)
         REFERENCES accounts (user_id, id) ON DELETE CASCADE ON UPDATE CASCADE
 );
@@ -133,18 +133,20 @@ RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
+    -- An account moved to another user (an account merge) is carried over by
+    -- the foreign key's ON UPDATE CASCADE; where the move is a delete and an
+    -- insert (between hash partitions), the insert below meets the carried
+    -- row and takes the new owner too.
     IF TG_OP = 'UPDATE' THEN
-        -- A change of owner in the same statement has already been carried
-        -- over by the foreign key's ON UPDATE CASCADE.
         DELETE FROM account_identities
         WHERE account_identities.user_id IN (OLD.user_id, NEW.user_id)
             AND account_identities.account_id = OLD.id;
     END IF;
     INSERT INTO account_identities (provider, external_user_id, user_id, account_id, linked_at)
     VALUES (NEW.provider, NEW.external_user_id, NEW.user_id, NEW.id, NEW.created_at)
-    ON CONFLICT (provider, external_user_id, user_id) DO UPDATE
+    ON CONFLICT (provider, external_user_id, account_id) DO UPDATE
     SET
-        account_id = excluded.account_id,
+        user_id = excluded.user_id,
         linked_at = excluded.linked_at;
     RETURN NULL;
 END;

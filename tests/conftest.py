@@ -2,7 +2,9 @@
 
 ``TEST_POSTGRES_URL`` picks the server (any database on it: the suite creates
 its own next to it); unset, an embedded PostgreSQL is started in a temporary
-directory. The run's database is migrated with yoyo and dropped at the end.
+directory. The run's database is migrated with yoyo and dropped at the end;
+with ``TEST_SCHEMA=hash-partitioned`` its tables are then hash-partitioned as
+Citus would distribute them (tests/partitioning.py).
 Tests stay independent by working on users of their own.
 """
 
@@ -28,6 +30,7 @@ import coding_agent_db as cadb
 from coding_agent_db.embedded import embedded_server
 from coding_agent_db.migrate import apply_migrations
 from coding_agent_db.sql import DirectAsyncpgAdapter
+from tests.partitioning import hash_partitioned_run, partition_by_hash
 
 checks: Any = aiosql.from_path(Path(__file__).parent / "queries", DirectAsyncpgAdapter)
 """Test-only raw SQL (tests/queries/checks.sql)."""
@@ -101,8 +104,14 @@ def encryption_key() -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 async def database_url(fresh_database: FreshDatabase, encryption_key: str) -> AsyncIterator[str]:
-    """The run's database, configured as POSTGRES_URL for the lazy pool."""
+    """The run's database, configured as POSTGRES_URL for the lazy pool.
+
+    With ``TEST_SCHEMA=hash-partitioned`` every table is hash-partitioned by
+    the column Citus would distribute it by (tests/partitioning.py).
+    """
     url = fresh_database()
+    if hash_partitioned_run():
+        await partition_by_hash(url)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("POSTGRES_URL", url)
         listen = os.environ.get("TEST_POSTGRES_LISTEN_URL")

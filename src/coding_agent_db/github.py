@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
+
 from coding_agent_db.accounts import link_account
 from coding_agent_db.accounts import token_context as account_context
 from coding_agent_db.boundary import boundary
@@ -147,9 +149,14 @@ async def connect_github_account(
             return GitHubConnection(account=linked, merged_user_id=None)
 
         old_user_id: str = owner["user_id"]
-        account_id = await queries.lock_github_account(
-            tx, user_id=old_user_id, external_user_id=account.external_user_id
-        )
+        try:
+            account_id = await queries.lock_github_account(
+                tx, user_id=old_user_id, external_user_id=account.external_user_id
+            )
+        except asyncpg.SerializationError:
+            # A concurrent merge moved the account to another partition of a
+            # schema distributed by user: it was connected meanwhile.
+            account_id = None
         if (
             account_id is None
             or await queries.lock_user_for_delete(tx, user_id=old_user_id) is None

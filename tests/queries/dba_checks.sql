@@ -13,7 +13,7 @@ WHERE datname = current_database()
     AND wait_event_type = 'Lock';
 
 -- name: list_column_comments()
--- Every column of the public tables and views with its comment (NULL when it has none).
+-- Every column of the public tables and views with its comment (NULL when it has none); partitions are their table's.
 SELECT
     class.relname AS table_name,
     attribute.attname AS column_name,
@@ -23,6 +23,7 @@ INNER JOIN pg_namespace AS namespace ON namespace.oid = class.relnamespace
 INNER JOIN pg_attribute AS attribute ON attribute.attrelid = class.oid
 WHERE namespace.nspname = 'public'
     AND class.relkind IN ('r', 'v', 'p')
+    AND NOT class.relispartition
     AND attribute.attnum > 0
     AND NOT attribute.attisdropped
     AND class.relname NOT LIKE '\_yoyo%'
@@ -30,7 +31,7 @@ WHERE namespace.nspname = 'public'
 ORDER BY class.relname, attribute.attnum;
 
 -- name: list_table_comments()
--- Every public table and view with its comment (NULL when it has none).
+-- Every public table and view with its comment (NULL when it has none); partitions are their table's.
 SELECT
     class.relname AS table_name,
     obj_description(class.oid, 'pg_class') AS comment
@@ -38,6 +39,7 @@ FROM pg_class AS class
 INNER JOIN pg_namespace AS namespace ON namespace.oid = class.relnamespace
 WHERE namespace.nspname = 'public'
     AND class.relkind IN ('r', 'v', 'p')
+    AND NOT class.relispartition
     AND class.relname NOT LIKE '\_yoyo%'
     AND class.relname NOT LIKE 'yoyo%'
 ORDER BY class.relname;
@@ -49,14 +51,18 @@ FROM pg_prepared_statements
 ORDER BY prepare_time;
 
 -- name: list_jsonb_columns()
--- Every jsonb column of the public tables.
+-- Every jsonb column of the public tables (partitions are their table's).
 SELECT
-    table_name,
-    column_name
-FROM information_schema.columns
-WHERE table_schema = 'public'
-    AND data_type = 'jsonb'
-ORDER BY table_name, ordinal_position;
+    columns.table_name,
+    columns.column_name
+FROM information_schema.columns AS columns
+INNER JOIN pg_class ON pg_class.relname = columns.table_name
+INNER JOIN pg_namespace ON pg_namespace.oid = pg_class.relnamespace
+WHERE columns.table_schema = 'public'
+    AND pg_namespace.nspname = 'public'
+    AND columns.data_type = 'jsonb'
+    AND NOT pg_class.relispartition
+ORDER BY columns.table_name, columns.ordinal_position;
 
 -- name: get_column_comment(table_name, column_name)$
 -- The comment of one column of a public table, NULL if none.

@@ -440,3 +440,36 @@ def test_a_stale_migration_lock_is_reported_in_one_line_not_a_traceback(
     )
     assert find_migration_lock(url) is None
     assert apply_migrations(url) == 0  # the killed run had applied everything before dying
+
+
+async def test_a_deadlock_reaches_the_caller_as_a_conflict_with_nothing_written(
+    user: cadb.User,
+) -> None:
+    first, second = [
+        await cadb.create_task(user_id=user.id, task=cadb.NewTask(prompt=f"task {n}"))
+        for n in range(2)
+    ]
+
+    async def rename(conn: cadb.Connection, tasks: tuple[cadb.Task, ...], title: str) -> None:
+        async with cadb.transaction(conn) as tx:
+            for task in tasks:
+                await cadb.update_task_title(user_id=user.id, task_id=task.id, title=title, conn=tx)
+                await asyncio.sleep(0.2)  # the other transaction takes its first row meanwhile
+
+    async with cadb.connection() as one, cadb.connection() as two:
+        results = await asyncio.gather(
+            rename(one, (first, second), "one"),
+            rename(two, (second, first), "two"),
+            return_exceptions=True,
+        )
+    conflicts = [r for r in results if isinstance(r, BaseException)]
+    assert len(conflicts) == 1
+    assert isinstance(conflicts[0], cadb.DatabaseConflictError)
+    assert isinstance(conflicts[0], cadb.ConflictError)
+    assert conflicts[0].statement == "update_task_title"
+    winner = "one" if results[0] is None else "two"
+    titles = {
+        (await cadb.get_task(user_id=user.id, task_id=task.id)).title  # type: ignore[union-attr]
+        for task in (first, second)
+    }
+    assert titles == {winner}

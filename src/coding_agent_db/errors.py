@@ -115,6 +115,15 @@ class DatabaseUnavailableError(DatabaseError):
     """
 
 
+class DatabaseConflictError(DatabaseError, ConflictError):
+    """A concurrent transaction changed the same rows first, so this statement
+    could not be applied after it: a serialization failure or a deadlock (on
+    a schema partitioned by user, a row an account merge moved to another
+    partition). Nothing of the statement was written, and a transaction it ran
+    in is aborted: retry the whole unit of work if it is still wanted.
+    """
+
+
 TimedOut = Literal["lock", "statement", "connect", "acquire", "deadline", "idle transaction"]
 
 
@@ -210,6 +219,14 @@ def translate_driver_error(
         | asyncpg.exceptions.TransactionTimeoutError,
     ):
         return DatabaseTimeoutError("idle transaction", statement=statement, seconds=None)
+    if isinstance(
+        exc,
+        asyncpg.exceptions.SerializationError | asyncpg.exceptions.DeadlockDetectedError,
+    ):
+        return DatabaseConflictError(
+            f"{statement}: a concurrent transaction changed the same rows; retry",
+            statement=statement,
+        )
     if connection_lost(exc):
         reason = type(exc).__name__
         return DatabaseUnavailableError(

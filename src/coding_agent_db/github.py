@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import logging
 
-import asyncpg
-
 from coding_agent_db.accounts import link_account
 from coding_agent_db.accounts import token_context as account_context
 from coding_agent_db.boundary import boundary
@@ -149,14 +147,12 @@ async def connect_github_account(
             return GitHubConnection(account=linked, merged_user_id=None)
 
         old_user_id: str = owner["user_id"]
-        try:
-            account_id = await queries.lock_github_account(
-                tx, user_id=old_user_id, external_user_id=account.external_user_id
-            )
-        except asyncpg.SerializationError:
-            # A concurrent merge moved the account to another partition of a
-            # schema distributed by user: it was connected meanwhile.
-            account_id = None
+        # A merge that won meanwhile moved the link: found no more here, or (on a
+        # schema partitioned by user) moved to another partition, which raises
+        # DatabaseConflictError, a ConflictError too.
+        account_id = await queries.lock_github_account(
+            tx, user_id=old_user_id, external_user_id=account.external_user_id
+        )
         if (
             account_id is None
             or await queries.lock_user_for_delete(tx, user_id=old_user_id) is None

@@ -388,6 +388,12 @@ def _wrap(function: Callable[..., Any], missing: Callable[[], Any] | None) -> An
 def _check_conn(value: Any) -> Any:
     if value is not None and not isinstance(value, _CONNECTIONS):
         raise ValidationError("conn", "must be an asyncpg connection or pool")
+    if isinstance(value, PoolConnectionProxy):
+        # The connection a pool's proxy holds, for the length of this call: the
+        # proxy's indirection costs each statement a few microseconds. A proxy
+        # already released has none, and keeps raising asyncpg's error.
+        held: asyncpg.Connection[asyncpg.Record] | None = getattr(value, "_con", None)
+        return held or value
     return value
 
 

@@ -20,9 +20,10 @@ import aiosql
 import asyncpg
 from aiosql.adapters.asyncpg import AsyncPGAdapter
 
+from coding_agent_db import deadline
 from coding_agent_db.errors import DatabaseTimeoutError, DatabaseUnavailableError
 from coding_agent_db.paths import QUERIES_DIR
-from coding_agent_db.pool import acquire, package_error, profile_of, release
+from coding_agent_db.pool import Profile, acquire, package_error, profile_of, release
 
 __all__ = ["LOCKING_READS", "READ_PREFIXES", "is_read", "queries", "run_statement", "statement_tag"]
 
@@ -51,13 +52,47 @@ def is_read(query_name: str) -> bool:
 async def _bounded(conn: Any, query_name: str, method: str, sql: str, args: list[Any]) -> Any:
     """Run one statement on a connection within the profile's client bound.
 
-    The bound is asyncpg's own ``timeout`` (a timer in its protocol, no task
-    of ours). When it runs out the server has not answered in time: the
-    connection is dropped (a cancel asyncpg may have started goes with it)
-    and DatabaseTimeoutError is raised.
+    Directly on PostgreSQL the bound is a deadline for a server that stopped
+    answering, kept by the event loop's watcher (``deadline``: no timer per
+    statement). Behind a pooler it is the statement timeout, which the client
+    enforces with asyncpg's own ``timeout`` (a cancel request goes to the
+    server). Either way, when it runs out the connection is dropped and
+    DatabaseTimeoutError is raised.
     """
     profile = profile_of(conn)
     limit = profile.client_timeout
+    if limit is None or profile.transaction_pooler:
+        return await _timed(conn, query_name, method, sql, args, profile, limit)
+    watcher = deadline.watch()
+    watcher.start(conn, limit)
+    try:
+        result = await getattr(conn, method)(sql, *args)
+    except Exception as exc:
+        if watcher.finish(conn):
+            raise DatabaseTimeoutError(
+                profile.client_timeout_means, statement=query_name, seconds=limit
+            ) from exc
+        error = package_error(exc, query_name, profile)
+        if error is None:
+            raise
+        raise error from exc
+    except BaseException:  # cancelled: the statement is no longer waited for
+        watcher.finish(conn)
+        raise
+    watcher.finish(conn)
+    return result
+
+
+async def _timed(
+    conn: Any,
+    query_name: str,
+    method: str,
+    sql: str,
+    args: list[Any],
+    profile: Profile,
+    limit: float | None,
+) -> Any:
+    """``_bounded`` behind a pooler, or unbounded: asyncpg's ``timeout``, then a drop."""
     started = time.monotonic()
     try:
         return await getattr(conn, method)(sql, *args, timeout=limit)

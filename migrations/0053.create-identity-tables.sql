@@ -4,9 +4,9 @@
 -- cannot keep a unique index on those, nor find them without asking every
 -- node. So each gets a small table keyed by the identity itself:
 --
---   user_identities     (provider, external_id)            -> user_id
---   account_identities  (provider, external_user_id, account) -> user_id
---   api_token_hashes    (token_hash)                       -> user_id, token
+--   user_identities     (provider, external_id)                   -> user_id
+--   account_identities  (provider, external_user_id, account_id)  -> user_id
+--   api_token_hashes    (token_hash)                              -> user_id, token_id
 --
 -- A lookup is one read by that key, then queries of one user. Each is
 -- written in the statement that writes the row it indexes, by this
@@ -20,7 +20,7 @@
 --
 -- Creating the triggers locks users, accounts and api_tokens against writes
 -- (SHARE ROW EXCLUSIVE) until the copy of their identities commits: one
--- index scan of each of these small tables.
+-- read of each of these small tables.
 -- depends: 0052.validate-task-foreign-keys
 
 SET LOCAL lock_timeout = '5s';

@@ -35,7 +35,7 @@ class IndexKey(msgspec.Struct, frozen=True):
 async def index_keys(conn: Any) -> dict[str, IndexKey]:
     """Every index of the schema by name (partitions' indexes included)."""
     return {
-        row["index_name"]: msgspec.convert(dict(row), IndexKey, from_attributes=False)
+        row["index_name"]: msgspec.convert(dict(row), IndexKey)
         async for row in checks.list_index_keys(conn)
     }
 

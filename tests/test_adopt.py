@@ -598,24 +598,27 @@ async def test_while_the_app_shares_the_database_ids_stay_unique_and_its_new_row
     signed_in, linked, token_owner = app_id(), app_id(), app_id()
     raw_token = os.urandom(32).hex()
     conn = await asyncpg.connect(app_database)
+
+    async def app_signs_in(user_id: str, external_id: str) -> None:
+        await checks.app_insert_user(
+            conn,
+            id=user_id,
+            provider="vercel",
+            external_id=external_id,
+            access_token="00:00",
+            refresh_token=None,
+            username="app",
+            email=None,
+            created_at=datetime.now(UTC),
+        )
+
     try:
-        now = datetime.now(UTC)
         for user_id, external_id in (
             (signed_in, "app-1"),
             (linked, "app-2"),
             (token_owner, "app-3"),
         ):
-            await checks.app_insert_user(
-                conn,
-                id=user_id,
-                provider="vercel",
-                external_id=external_id,
-                access_token="00:00",
-                refresh_token=None,
-                username="app",
-                email=None,
-                created_at=now,
-            )
+            await app_signs_in(user_id, external_id)
         await checks.app_insert_account(
             conn,
             id=app_id(),
@@ -634,17 +637,7 @@ async def test_while_the_app_shares_the_database_ids_stay_unique_and_its_new_row
         )
         # The app's select-then-insert race: the second sign-in of one identity fails.
         with pytest.raises(asyncpg.UniqueViolationError):
-            await checks.app_insert_user(
-                conn,
-                id=app_id(),
-                provider="vercel",
-                external_id="app-1",
-                access_token="00:00",
-                refresh_token=None,
-                username="app",
-                email=None,
-                created_at=now,
-            )
+            await app_signs_in(app_id(), "app-1")
     finally:
         await conn.close()
     again = cadb.NewUser(provider="vercel", external_id="app-1", access_token="t", username="a")

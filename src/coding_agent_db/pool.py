@@ -202,21 +202,23 @@ def translated(statement: str, profile: Profile | None = None) -> Iterator[None]
     try:
         yield
     except Exception as exc:
-        error = package_error(exc, statement, profile)
-        if error is None:
-            raise
-        raise error from exc
+        raise package_error(exc, statement, profile)  # noqa: B904 - its __cause__ is set
 
 
-def package_error(exc: Exception, statement: str, profile: Profile | None) -> Exception | None:
-    """The package's error for a driver failure of ``statement``; None to let it through."""
+def package_error(exc: Exception, statement: str, profile: Profile | None) -> Exception:
+    """What to raise for a failure of ``statement``: the package's error, with ``exc``
+    as its ``__cause__``, or ``exc`` itself when it is not the driver's to translate."""
     settings = profile.settings if profile is not None else None
-    return translate_driver_error(
+    error = translate_driver_error(
         exc,
         statement=statement,
         lock_timeout=settings.lock_timeout if settings else None,
         statement_timeout=settings.statement_timeout if settings else None,
     )
+    if error is None:
+        return exc
+    error.__cause__ = exc
+    return error
 
 
 def _server_timeouts(settings: DatabaseSettings) -> dict[str, str]:

@@ -66,21 +66,15 @@ async def _bounded(conn: Any, query_name: str, method: str, sql: str, args: list
     watcher = deadline.watch()
     watcher.start(conn, limit)
     try:
-        result = await getattr(conn, method)(sql, *args)
+        return await getattr(conn, method)(sql, *args)
     except Exception as exc:
         if watcher.finish(conn):
             raise DatabaseTimeoutError(
                 profile.client_timeout_means, statement=query_name, seconds=limit
             ) from exc
-        error = package_error(exc, query_name, profile)
-        if error is None:
-            raise
-        raise error from exc
-    except BaseException:  # cancelled: the statement is no longer waited for
-        watcher.finish(conn)
-        raise
-    watcher.finish(conn)
-    return result
+        raise package_error(exc, query_name, profile)  # noqa: B904 - its __cause__ is set
+    finally:
+        watcher.finish(conn)  # answered, failed or cancelled: no longer waited for
 
 
 async def _timed(
@@ -96,22 +90,18 @@ async def _timed(
     started = time.monotonic()
     try:
         return await getattr(conn, method)(sql, *args, timeout=limit)
-    except TimeoutError as exc:
-        # Only asyncpg's bound, not a socket's ETIMEDOUT, is a timeout of ours.
-        if limit is None or time.monotonic() - started < limit:
-            error = package_error(exc, query_name, profile)
-            if error is None:
-                raise
-            raise error from exc
-        conn.terminate()
-        raise DatabaseTimeoutError(
-            profile.client_timeout_means, statement=query_name, seconds=limit
-        ) from exc
     except Exception as exc:
-        error = package_error(exc, query_name, profile)
-        if error is None:
-            raise
-        raise error from exc
+        # Only asyncpg's bound, not a socket's ETIMEDOUT, is a timeout of ours.
+        if (
+            isinstance(exc, TimeoutError)
+            and limit is not None
+            and time.monotonic() - started >= limit
+        ):
+            conn.terminate()
+            raise DatabaseTimeoutError(
+                profile.client_timeout_means, statement=query_name, seconds=limit
+            ) from exc
+        raise package_error(exc, query_name, profile)  # noqa: B904 - its __cause__ is set
 
 
 async def run_statement(conn: Any, query_name: str, method: str, sql: str, args: list[Any]) -> Any:
